@@ -1,0 +1,3 @@
+import Ember
+
+print("todo")

@@ -1,0 +1,30 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "Ember",
+  products: [
+    .library(name: "Ember", targets: ["Ember"]),
+    .executable(name: "ember-tutorials", targets: ["EmberTutorials"]),
+    .executable(name: "ember-graph", targets: ["EmberGraph"]),
+  ],
+  targets: [
+    // C SIMD microkernels (function multiversioning picks AVX-512/AVX2 at run time) and the
+    // thread-local grad-mode flag. Builds with the toolchain alone: no flags, no system libraries.
+    .target(name: "CEmberKernels", path: "Sources/CEmberKernels"),
+    .target(
+      name: "Ember",
+      dependencies: ["CEmberKernels"],
+      path: "Sources/Ember"
+    ),
+    .executableTarget(name: "EmberTutorials", dependencies: ["Ember"], path: "Examples/Tutorials"),
+    .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
+    .testTarget(
+      name: "EmberTests",
+      dependencies: ["Ember"],
+      path: "Tests/EmberTests",
+      resources: [.copy("Fixtures")]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,156 @@
+import Synchronization
+
+/// An edge of the backward graph: the node that receives a gradient and which of its inputs
+/// (PyTorch's `input_nr`) the gradient is for.
+public struct Edge {
+  public let node: Node?
+  public let inputNr: Int
+  static var none: Edge { Edge(node: nil, inputNr: 0) }
+}
+
+/// Shape and dtype of one output of a node, kept so missing gradients can be materialized as
+/// zeros and gradients checked against their output.
+struct OutputMeta {
+  let shape: [Int]
+  let dtype: DType
+}
+
+/// A node of the backward graph (PyTorch's `torch.autograd.graph.Node`).
+///
+/// Each op creates one when any input requires grad; it holds edges to the nodes of its inputs
+/// and the rule that maps output gradients to input gradients. The engine never switches on node
+/// types: it calls ``apply(_:)``.
+public class Node {
+  /// PyTorch's class name of the node, e.g. `MulBackward0`, `AccumulateGrad`.
+  public let name: String
+  var nextEdges: [Edge]
+  let sequenceNr: Int
+  var outputs: [OutputMeta]
+  /// Hooks on the gradient of each output (registered through non-leaf tensors).
+  var preHooks: [(outputNr: Int, hook: (Tensor) -> Tensor?)] = []
+  /// Non-leaf tensors whose `.grad` is kept (`retainGrad()`), by output number.
+  var retainedGradTensors: [(outputNr: Int, tensor: WeakTensor)] = []
+
+  private static let counter = Atomic<Int>(0)
+
+  init(name: String, nextEdges: [Edge], outputs: [OutputMeta]) {
+    self.name = name
+    self.nextEdges = nextEdges
+    self.outputs = outputs
+    self.sequenceNr = Node.counter.wrappingAdd(1, ordering: .relaxed).oldValue
+  }
+
+  /// The nodes this node sends gradients to, with the input slot, as PyTorch's `next_functions`.
+  public var nextFunctions: [(node: Node?, inputNr: Int)] {
+    nextEdges.map { ($0.node, $0.inputNr) }
+  }
+
+  /// Number of gradients this node takes (one per forward output).
+  public var outputCount: Int { outputs.count }
+
+  /// Computes input gradients from output gradients (same count as outputs; missing ones are
+  /// zeros). Subclasses override.
+  func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+    fatalError("Node.apply must be overridden by \(name)")
+  }
+
+  /// Tensors saved for backward (kept on the base class so teardown in `deinit` can reach them).
+  var saved: [SavedTensor] = []
+
+  /// Frees what the node saved for backward (after a backward without retainGraph).
+  func releaseSaved() {
+    for s in saved { s.release() }
+  }
+
+  /// Tears the graph down iteratively: a long chain of nodes released by recursive deinit would
+  /// overflow the stack, so each node hands its uniquely owned successors to a loop instead.
+  deinit {
+    guard !nextEdges.isEmpty || !saved.isEmpty else { return }
+    var pending: [Node] = []
+    Node.detachChildren(of: self, into: &pending)
+    while var node = pending.popLast() {
+      if isKnownUniquelyReferenced(&node) {
+        Node.detachChildren(of: node, into: &pending)
+      }
+    }
+  }
+
+  private static func detachChildren(of node: Node, into pending: inout [Node]) {
+    for edge in node.nextEdges {
+      if let n = edge.node { pending.append(n) }
+    }
+    node.nextEdges = []
+    for saved in node.saved {
+      if var t = saved.takeForTeardown(), isKnownUniquelyReferenced(&t), let fn = t.gradFn {
+        t.gradFn = nil
+        pending.append(fn)
+      }
+    }
+  }
+}
+
+/// A weak reference to a tensor (retained grads, saved outputs).
+final class WeakTensor {
+  weak var value: Tensor?
+  init(_ value: Tensor) { self.value = value }
+}
+
+/// The node that writes a leaf's `.grad` (PyTorch's `AccumulateGrad`).
+public final class AccumulateGrad: Node {
+  /// The leaf this node accumulates into. Strong, as in PyTorch; the leaf only caches the node
+  /// weakly, so there is no cycle.
+  public let variable: Tensor
+
+  init(variable: Tensor) {
+    self.variable = variable
+    super.init(
+      name: "AccumulateGrad", nextEdges: [],
+      outputs: [OutputMeta(shape: variable.shape, dtype: variable.dtype)])
+  }
+
+  override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+    var g = gradOutputs[0]
+    for hook in variable.leafHooks {
+      if let replaced = hook(g) { g = replaced }
+    }
+    variable.accumulateGrad(g)
+    return []
+  }
+}
+
+/// The node of a built-in op: its backward rule is a closure written with tensor ops, so it can be
+/// differentiated again (`createGraph`).
+final class FunctionNode: Node {
+  let rule: (BackwardContext) throws -> [Tensor?]
+
+  init(
+    name: String, nextEdges: [Edge], outputs: [OutputMeta], saved: [SavedTensor],
+    rule: @escaping (BackwardContext) throws -> [Tensor?]
+  ) {
+    self.rule = rule
+    super.init(name: name, nextEdges: nextEdges, outputs: outputs)
+    self.saved = saved
+  }
+
+  override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+    try rule(BackwardContext(node: self, gradOutputs: gradOutputs))
+  }
+}
+
+/// What a backward rule sees: the output gradients, the saved tensors (version-checked) and which
+/// inputs need a gradient.
+public struct BackwardContext {
+  let node: FunctionNode
+
+  /// Gradients with respect to each output of the op.
+  public let gradOutputs: [Tensor]
+
+  /// The gradient with respect to the (first) output.
+  public var grad: Tensor { gradOutputs[0] }
+
+  /// The i-th saved tensor; throws if it was freed or modified in place since it was saved.
+  public func saved(_ i: Int) throws -> Tensor { try node.saved[i].unpack(for: node) }
+
+  /// Whether input `i` needs a gradient (PyTorch's `ctx.needs_input_grad[i]`).
+  public func needsInputGrad(_ i: Int) -> Bool { node.nextEdges[i].node != nil }
+}

@@ -1,0 +1,247 @@
+/// A handle that removes a registered hook.
+public final class RemovableHandle {
+  private var onRemove: (() -> Void)?
+  init(_ onRemove: @escaping () -> Void) { self.onRemove = onRemove }
+  public func remove() {
+    onRemove?()
+    onRemove = nil
+  }
+}
+
+extension Tensor {
+  // MARK: requiresGrad, leaves, grad
+
+  /// Whether gradients flow to this tensor: a leaf the user marked, or a result of ops on such.
+  public var requiresGrad: Bool { leafRequiresGrad || gradFn != nil }
+
+  /// True for tensors created by the user (and results of ops that did not record history).
+  public var isLeaf: Bool { gradFn == nil }
+
+  /// Marks a leaf as requiring grad, or stops requiring it (`requires_grad_()`).
+  /// Throws for integer and bool tensors and for tensors that have history.
+  @discardableResult
+  public func setRequiresGrad(_ flag: Bool = true) throws -> Tensor {
+    if gradFn != nil {
+      if flag { return self }
+      throw AutogradError.requiresGradOnNonLeaf
+    }
+    if flag && !dtype.isFloatingPoint { throw AutogradError.nonFloatingRequiresGrad(dtype) }
+    leafRequiresGrad = flag
+    return self
+  }
+
+  /// The accumulated gradient (nil until a backward reaches this leaf, or after it was reset).
+  /// On non-leaves it stays nil unless ``retainGrad()`` was called, as in PyTorch.
+  public var grad: Tensor? {
+    get { gradStorage }
+    set {
+      if let g = newValue {
+        precondition(
+          g.shape == shape,
+          "grad: assigned grad has shape \(g.shape) but the tensor has shape \(shape)")
+      }
+      gradStorage = newValue
+    }
+  }
+
+  /// Keeps `.grad` for this non-leaf tensor during backward (`retain_grad()`).
+  public func retainGrad() throws {
+    guard requiresGrad else { throw AutogradError.retainGradWithoutGrad }
+    guard let fn = gradFn, !retainsGradFlag else { return }
+    retainsGradFlag = true
+    fn.retainedGradTensors.append((outputNr, WeakTensor(self)))
+  }
+
+  /// Whether ``retainGrad()`` is in effect (always true for leaves that require grad).
+  public var retainsGrad: Bool { retainsGradFlag }
+
+  /// Registers a hook called with this tensor's gradient during backward; returning a tensor
+  /// replaces the gradient (`register_hook`).
+  @discardableResult
+  public func registerHook(_ hook: @escaping (Tensor) -> Tensor?) throws -> RemovableHandle {
+    guard requiresGrad else { throw AutogradError.hookOnTensorWithoutGrad }
+    if let fn = gradFn {
+      let nr = outputNr
+      fn.preHooks.append((nr, hook))
+      let index = fn.preHooks.count - 1
+      return RemovableHandle { [weak fn] in
+        // replace with a pass-through so other indices stay valid
+        fn?.preHooks[index] = (nr, { _ in nil })
+      }
+    }
+    leafHooks.append(hook)
+    let index = leafHooks.count - 1
+    return RemovableHandle { [weak self] in self?.leafHooks[index] = { _ in nil } }
+  }
+
+  // MARK: detach and data
+
+  /// A tensor sharing storage (and version counter) with this one, without history.
+  public func detach() -> Tensor { alias() }
+
+  /// Detaches this tensor from its history in place (`detach_()`).
+  public func detachInPlace() {
+    precondition(
+      viewBase == nil || !(viewBase!.requiresGrad),
+      "detachInPlace: Can't detach views in-place. Use detach() instead.")
+    gradFn = nil
+    outputNr = 0
+    leafRequiresGrad = false
+  }
+
+  /// The values without history (PyTorch's `.data`). Assigning replaces this tensor's storage and
+  /// shape while keeping its identity, `.grad` and `requiresGrad`.
+  public var data: Tensor {
+    get { alias() }
+    set {
+      storage = newValue.storage
+      shape = newValue.shape
+      strides = newValue.strides
+      storageOffset = newValue.storageOffset
+    }
+  }
+
+  // MARK: graph edges
+
+  /// The edge through which gradients reach this tensor's history.
+  func gradientEdge() -> Edge {
+    if let fn = gradFn { return Edge(node: fn, inputNr: outputNr) }
+    if leafRequiresGrad { return Edge(node: gradAccumulator(), inputNr: 0) }
+    return .none
+  }
+
+  func gradAccumulator() -> AccumulateGrad {
+    if let acc = gradAccumulatorCache { return acc }
+    let acc = AccumulateGrad(variable: self)
+    gradAccumulatorCache = acc
+    return acc
+  }
+
+  /// Adds `g` to `.grad` (AccumulateGrad and retained grads).
+  func accumulateGrad(_ g: Tensor) {
+    let g = g.dtype == dtype ? g : g.to(dtype)
+    if let existing = gradStorage {
+      if GradMode.isEnabled || existing.requiresGrad {
+        gradStorage = existing + g
+      } else {
+        Kernel.addInPlace(existing, g)
+        existing.storage.bumpVersion()
+      }
+    } else {
+      gradStorage = GradMode.isEnabled ? g : g.contiguousCopy()
+    }
+  }
+
+  // MARK: recording
+
+  /// True when an op on these inputs must record history.
+  @inline(__always)
+  static func needsGrad(_ a: Tensor) -> Bool {
+    a.requiresGrad && GradMode.isEnabled
+  }
+
+  @inline(__always)
+  static func needsGrad(_ a: Tensor, _ b: Tensor) -> Bool {
+    (a.requiresGrad || b.requiresGrad) && GradMode.isEnabled
+  }
+
+  static func needsGrad(_ inputs: [Tensor]) -> Bool {
+    inputs.contains { $0.requiresGrad } && GradMode.isEnabled
+  }
+
+  /// Attaches a backward node to the outputs of an op.
+  ///
+  /// - saving: input tensors the rule reads (`ctx.saved(i)`, in this order).
+  /// - savingOutputs: indices of outputs the rule reads; they follow the saved inputs.
+  /// - rule: maps `ctx.gradOutputs` to one gradient per input (nil where none is needed). Write it
+  ///   with tensor ops so it can be differentiated again.
+  static func record(
+    _ name: String, inputs: [Tensor], outputs: [Tensor], saving: [Tensor] = [],
+    savingOutputs: [Int] = [], rule: @escaping (BackwardContext) throws -> [Tensor?]
+  ) {
+    var saved = saving.map { SavedTensor($0) }
+    let outSaved = savingOutputs.map { SavedTensor(output: outputs[$0], outputNr: $0) }
+    saved += outSaved
+    let node = FunctionNode(
+      name: name, nextEdges: inputs.map { $0.gradientEdge() },
+      outputs: outputs.map { OutputMeta(shape: $0.shape, dtype: $0.dtype) }, saved: saved,
+      rule: rule)
+    for s in outSaved { s.outputNode = node }
+    for (i, o) in outputs.enumerated() {
+      o.gradFn = node
+      o.outputNr = i
+    }
+  }
+
+  // MARK: backward
+
+  /// Computes gradients of this tensor with respect to the leaves of its graph and accumulates
+  /// them into their `.grad`.
+  ///
+  /// - gradient: d(something)/d(self); required unless this tensor holds one element.
+  /// - retainGraph: keep saved tensors so backward can run again (defaults to `createGraph`).
+  /// - createGraph: record the backward pass itself, for higher-order gradients.
+  public func backward(gradient: Tensor? = nil, retainGraph: Bool? = nil, createGraph: Bool = false)
+    throws
+  {
+    guard requiresGrad else { throw AutogradError.doesNotRequireGrad(index: 0) }
+    let seed = try Tensor.rootGradient(for: self, gradient, index: 0)
+    _ = try Engine.run(
+      roots: [gradientEdge()], rootGrads: [seed], keepGraph: retainGraph ?? createGraph,
+      createGraph: createGraph, inputs: nil)
+  }
+
+  static func rootGradient(for output: Tensor, _ gradient: Tensor?, index: Int) throws -> Tensor {
+    if let g = gradient {
+      guard g.shape == output.shape else {
+        throw AutogradError.gradientShapeMismatch(
+          index: index, gradShape: g.shape, outputShape: output.shape)
+      }
+      return g.dtype == output.dtype ? g : g.to(output.dtype)
+    }
+    guard output.count == 1 else { throw AutogradError.nonScalarOutput }
+    return Tensor.ones(like: output)
+  }
+}
+
+/// Gradients of `outputs` with respect to `inputs`, returned instead of accumulated into `.grad`
+/// (`torch.autograd.grad`).
+///
+/// - gradOutputs: one per output (nil allowed for single-element outputs).
+/// - retainGraph: defaults to `createGraph`.
+/// - allowUnused: return nil for inputs the outputs do not depend on instead of throwing.
+public func grad(
+  of outputs: [Tensor], withRespectTo inputs: [Tensor], gradOutputs: [Tensor?]? = nil,
+  retainGraph: Bool? = nil, createGraph: Bool = false, allowUnused: Bool = false
+) throws -> [Tensor?] {
+  var roots: [Edge] = []
+  var seeds: [Tensor] = []
+  for (i, o) in outputs.enumerated() {
+    guard o.requiresGrad else { throw AutogradError.doesNotRequireGrad(index: i) }
+    let g = gradOutputs.flatMap { i < $0.count ? $0[i] : nil }
+    seeds.append(try Tensor.rootGradient(for: o, g, index: i))
+    roots.append(o.gradientEdge())
+  }
+  var edges: [Edge] = []
+  for (i, x) in inputs.enumerated() {
+    guard x.requiresGrad else { throw AutogradError.inputDoesNotRequireGrad(index: i) }
+    edges.append(x.gradientEdge())
+  }
+  let result = try Engine.run(
+    roots: roots, rootGrads: seeds, keepGraph: retainGraph ?? createGraph,
+    createGraph: createGraph, inputs: edges)
+  if !allowUnused, let i = result.firstIndex(where: { $0 == nil }) {
+    throw AutogradError.unusedInput(index: i)
+  }
+  return result
+}
+
+/// The gradient of one output with respect to one input (`torch.autograd.grad(y, x)[0]`).
+public func grad(
+  of output: Tensor, withRespectTo input: Tensor, gradOutput: Tensor? = nil,
+  retainGraph: Bool? = nil, createGraph: Bool = false
+) throws -> Tensor {
+  try grad(
+    of: [output], withRespectTo: [input], gradOutputs: [gradOutput], retainGraph: retainGraph,
+    createGraph: createGraph)[0]!
+}

@@ -1,0 +1,159 @@
+extension Tensor {
+  /// The checks PyTorch makes before an in-place write while grad mode is on.
+  func checkInPlace() throws {
+    guard GradMode.isEnabled else { return }
+    if leafRequiresGrad && gradFn == nil { throw AutogradError.inPlaceOnLeaf }
+    if let base = viewBase, base.leafRequiresGrad, base.gradFn == nil {
+      throw AutogradError.inPlaceOnViewOfLeaf
+    }
+  }
+
+  /// Runs an in-place op.
+  ///
+  /// - others: the other tensor operands (for deciding whether history is recorded).
+  /// - savesSelf: whether the op's backward reads the old value of `self` (then it is cloned first,
+  ///   so the saved value is not the one being overwritten).
+  /// - direct: writes the result straight into `self` (used when no history is recorded).
+  /// - differentiable: computes the new value out of place from (a stand-in for) `self`, with history.
+  ///
+  /// Afterwards the storage version is bumped and `self` (and, for a view, its base) takes the
+  /// new history, as PyTorch's rebase_history does.
+  @discardableResult
+  func inPlace(
+    others: [Tensor] = [], savesSelf: Bool = false, direct: () -> Void,
+    differentiable: (Tensor) -> Tensor
+  ) throws -> Tensor {
+    try checkInPlace()
+    let recording = GradMode.isEnabled && (requiresGrad || others.contains { $0.requiresGrad })
+    if !recording {
+      direct()
+      storage.bumpVersion()
+      return self
+    }
+    let source: Tensor
+    if savesSelf {
+      source = clone()
+    } else {
+      source = alias()
+      source.gradFn = gradFn
+      source.outputNr = outputNr
+      source.leafRequiresGrad = leafRequiresGrad
+      if leafRequiresGrad { source.gradAccumulatorCache = gradAccumulator() }
+    }
+    let result = differentiable(source)
+    Kernel.copy(result, into: self)
+    storage.bumpVersion()
+    rebaseHistory(onto: result)
+    return self
+  }
+
+  /// Makes `self` (already holding `result`'s values) take `result`'s history; for a view, the
+  /// base takes a CopySlices node so gradients reach both the untouched part of the base and the
+  /// rewritten region.
+  func rebaseHistory(onto result: Tensor) {
+    guard let base = viewBase else {
+      gradFn = result.gradFn
+      outputNr = result.outputNr
+      return
+    }
+    precondition(
+      base.isContiguous,
+      "in-place write through a view: the view's base must be contiguous to track gradients (shape \(base.shape), strides \(base.strides))"
+    )
+    let geometry = ViewGeometry(
+      shape: shape, strides: strides, offset: storageOffset - base.storageOffset)
+    let baseEdgeTensor = base.historyStandIn()
+    let baseShape = base.shape
+    let baseDType = base.dtype
+    let copySlices = FunctionNode(
+      name: "CopySlices", nextEdges: [baseEdgeTensor.gradientEdge(), result.gradientEdge()],
+      outputs: [OutputMeta(shape: baseShape, dtype: baseDType)], saved: []
+    ) { ctx in
+      let g = ctx.grad
+      var gradBase: Tensor? = nil
+      if ctx.needsInputGrad(0) {
+        let copy = g.clone()
+        try copy.region(geometry).fill(0)
+        gradBase = copy
+      }
+      let gradResult = ctx.needsInputGrad(1) ? g.contiguous().region(geometry).clone() : nil
+      return [gradBase, gradResult]
+    }
+    base.gradFn = copySlices
+    base.outputNr = 0
+    // The view now reads the new base history through its geometry.
+    let viewNode = FunctionNode(
+      name: "AsStridedBackward0", nextEdges: [Edge(node: copySlices, inputNr: 0)],
+      outputs: [OutputMeta(shape: shape, dtype: dtype)], saved: []
+    ) { ctx in
+      let z = Tensor.zeros(baseShape, dtype: baseDType)
+      try z.region(geometry).copy(from: ctx.grad)
+      return [z]
+    }
+    gradFn = viewNode
+    outputNr = 0
+  }
+
+  /// An alias carrying this tensor's current history, used as an edge source.
+  func historyStandIn() -> Tensor {
+    let t = alias()
+    t.gradFn = gradFn
+    t.outputNr = outputNr
+    t.leafRequiresGrad = leafRequiresGrad
+    if leafRequiresGrad { t.gradAccumulatorCache = gradAccumulator() }
+    return t
+  }
+
+  /// A view of a contiguous tensor at a geometry relative to its first element (no history).
+  func region(_ g: ViewGeometry) -> Tensor {
+    let v = alias(shape: g.shape, strides: g.strides, offset: storageOffset + g.offset)
+    v.viewBase = viewBase ?? self
+    return v
+  }
+
+  // MARK: basic in-place ops
+
+  /// Copies `source` (broadcast, converted) into this tensor (`copy_`). Gradients flow to `source`.
+  @discardableResult
+  public func copy(from source: Tensor) throws -> Tensor {
+    _ = Shape.broadcast(shape, source.shape, op: "copy")
+    let targetShape = shape
+    let targetDType = dtype
+    return try inPlace(
+      others: [source],
+      direct: { Kernel.copy(source, into: self) },
+      differentiable: { _ in
+        let out = Tensor(uninitializedShape: targetShape, dtype: targetDType)
+        Kernel.copy(source, into: out)
+        if Tensor.needsGrad(source) {
+          let srcShape = source.shape
+          let srcDType = source.dtype
+          Tensor.record("CopyBackwards", inputs: [source], outputs: [out]) { ctx in
+            [ctx.grad.sumTo(srcShape).to(srcDType)]
+          }
+        }
+        return out
+      })
+  }
+
+  /// Sets every element to `value` (`fill_`).
+  @discardableResult
+  public func fill(_ value: Double) throws -> Tensor {
+    let targetShape = shape
+    let targetDType = dtype
+    return try inPlace(
+      direct: { fillRaw(value) },
+      differentiable: { _ in Tensor.full(targetShape, value, dtype: targetDType) })
+  }
+
+  /// Sets every element to zero (`zero_()`).
+  @discardableResult
+  public func zero() throws -> Tensor { try fill(0) }
+}
+
+/// Shape, strides and offset of a view relative to its base's first element.
+struct ViewGeometry {
+  let shape: [Int]
+  let strides: [Int]
+  let offset: Int
+}

@@ -1,0 +1,155 @@
+/// An n-dimensional strided array with PyTorch's autograd semantics.
+///
+/// `Tensor` is a class: views share one ``Storage``; `.grad` lives on leaves; in-place operations
+/// write through to every view and bump the storage's version counter. The element type is the
+/// run-time ``DType``.
+public final class Tensor {
+  /// The buffer this tensor reads. Replaced only by `data` assignment (PyTorch's `x.data = ...`).
+  public internal(set) var storage: Storage
+  public internal(set) var shape: [Int]
+  /// Element strides per dimension (in elements, not bytes).
+  public internal(set) var strides: [Int]
+  /// Offset of element [0, 0, ...] inside the storage, in elements.
+  public internal(set) var storageOffset: Int
+
+  // MARK: autograd metadata
+  /// Set on leaves the user marked as requiring grad.
+  var leafRequiresGrad = false
+  /// The node that produced this tensor (nil for leaves).
+  public internal(set) var gradFn: Node?
+  /// Which output of `gradFn` this tensor is.
+  public internal(set) var outputNr = 0
+  /// The cached accumulator node of a leaf (weak, as in PyTorch: the graph owns it).
+  weak var gradAccumulatorCache: AccumulateGrad?
+  var gradStorage: Tensor?
+  var retainsGradFlag = false
+  /// Hooks run on the gradient of this tensor (for leaves; non-leaves register on their node).
+  var leafHooks: [(Tensor) -> Tensor?] = []
+  /// The tensor this one is a differentiable view of (the root base), used to rebase history
+  /// when a view is modified in place.
+  var viewBase: Tensor?
+  /// A label used by graph visualization (`x`, `weight`, ...).
+  public var name: String?
+
+  init(storage: Storage, shape: [Int], strides: [Int], offset: Int) {
+    self.storage = storage
+    self.shape = shape
+    self.strides = strides
+    self.storageOffset = offset
+  }
+
+  /// A new contiguous tensor with uninitialized contents.
+  init(uninitializedShape shape: [Int], dtype: DType) {
+    let n = Shape.count(shape)
+    self.storage = Storage(count: n, dtype: dtype)
+    self.shape = shape
+    self.strides = Shape.contiguousStrides(shape)
+    self.storageOffset = 0
+  }
+
+  /// A new contiguous tensor filled with zeros.
+  init(zerosShape shape: [Int], dtype: DType) {
+    self.storage = Storage.zeroed(count: Shape.count(shape), dtype: dtype)
+    self.shape = shape
+    self.strides = Shape.contiguousStrides(shape)
+    self.storageOffset = 0
+  }
+
+  public var dtype: DType { storage.dtype }
+  /// Number of dimensions (PyTorch's `dim()`).
+  public var rank: Int { shape.count }
+  /// Number of elements (PyTorch's `numel()`).
+  public var count: Int { Shape.count(shape) }
+  public var isScalar: Bool { shape.isEmpty }
+
+  /// Size of one dimension; negative dims count from the end.
+  public func size(_ dim: Int) -> Int { shape[Shape.normalize(dim, rank: rank, op: "size")] }
+
+  /// True when elements are laid out row-major without gaps.
+  public var isContiguous: Bool { Shape.isContiguous(shape: shape, strides: strides) }
+
+  /// A new header over the same storage (no autograd history).
+  func alias(shape: [Int]? = nil, strides: [Int]? = nil, offset: Int? = nil) -> Tensor {
+    Tensor(
+      storage: storage, shape: shape ?? self.shape, strides: strides ?? self.strides,
+      offset: offset ?? storageOffset)
+  }
+
+  /// Typed pointer to element [0, ...] (the storage offset applied).
+  @inlinable func basePointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {
+    storage.pointer(T.self) + storageOffset
+  }
+}
+
+/// Shape arithmetic shared by tensors and kernels.
+public enum Shape {
+  @inlinable public static func count(_ shape: [Int]) -> Int {
+    var n = 1
+    for s in shape { n *= s }
+    return n
+  }
+
+  public static func contiguousStrides(_ shape: [Int]) -> [Int] {
+    var strides = [Int](repeating: 1, count: shape.count)
+    var acc = 1
+    var i = shape.count - 1
+    while i >= 0 {
+      strides[i] = acc
+      acc *= max(shape[i], 1)
+      i -= 1
+    }
+    return strides
+  }
+
+  static func isContiguous(shape: [Int], strides: [Int]) -> Bool {
+    var expected = 1
+    var i = shape.count - 1
+    while i >= 0 {
+      if shape[i] != 1 && strides[i] != expected { return false }
+      expected *= shape[i]
+      i -= 1
+    }
+    return true
+  }
+
+  /// Wraps a possibly negative dim into 0..<rank, stopping with a clear message when out of range.
+  static func normalize(_ dim: Int, rank: Int, op: String) -> Int {
+    let r = max(rank, 1)
+    precondition(
+      dim >= -r && dim < r,
+      "\(op): dimension out of range (expected to be in range of [\(-r), \(r - 1)], but got \(dim))"
+    )
+    return dim < 0 ? dim + r : dim
+  }
+
+  /// NumPy broadcasting of two shapes.
+  static func broadcast(_ a: [Int], _ b: [Int], op: String) -> [Int] {
+    if a == b { return a }
+    let n = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: n)
+    for i in 0..<n {
+      let da = i < n - a.count ? 1 : a[i - (n - a.count)]
+      let db = i < n - b.count ? 1 : b[i - (n - b.count)]
+      if da == db || db == 1 {
+        out[i] = da
+      } else if da == 1 {
+        out[i] = db
+      } else {
+        preconditionFailure(
+          "\(op): the size of tensor a (\(da)) must match the size of tensor b (\(db)) at non-singleton dimension \(i) (shapes \(a) and \(b))"
+        )
+      }
+    }
+    return out
+  }
+
+  /// Strides that read a tensor of `shape`/`strides` as if it had the (broadcast) shape `target`.
+  static func broadcastStrides(shape: [Int], strides: [Int], to target: [Int]) -> [Int] {
+    var out = [Int](repeating: 0, count: target.count)
+    let lead = target.count - shape.count
+    for i in 0..<shape.count where shape[i] != 1 {
+      out[lead + i] = strides[i]
+    }
+    return out
+  }
+}

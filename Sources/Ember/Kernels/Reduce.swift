@@ -1,0 +1,83 @@
+extension Kernel {
+  /// Reduces `x` over `dims` into a new contiguous tensor of the keepdim shape.
+  ///
+  /// For every output element, `combine(&acc, value, i)` sees the reduced elements in row-major
+  /// order of the reduced dims (`i` counts from 0), then `finish(acc)` gives the output value.
+  /// Output elements are computed in parallel when the work is large.
+  @inline(__always)
+  static func reduce<T: TensorScalar, A, R: TensorScalar>(
+    _ x: Tensor, dims: [Int], initial: A, _ combine: (inout A, T, Int) -> Void,
+    _ finish: (A, Int) -> R
+  ) -> Tensor {
+    let rank = x.rank
+    let reduced = Set(dims)
+    let keepShape = (0..<rank).map { reduced.contains($0) ? 1 : x.shape[$0] }
+    let out = Tensor(uninitializedShape: keepShape, dtype: R.dtype)
+    let kept = (0..<rank).filter { !reduced.contains($0) }
+    let red = (0..<rank).filter { reduced.contains($0) }
+    let outerShape = kept.map { x.shape[$0] }
+    let outerStrides = kept.map { x.strides[$0] }
+    // coalesce the reduced dims into as few as possible
+    var innerShape: [Int] = []
+    var innerStrides: [Int] = []
+    for d in red where x.shape[d] != 1 {
+      if let lastStride = innerStrides.last, lastStride == x.strides[d] * x.shape[d] {
+        innerShape[innerShape.count - 1] *= x.shape[d]
+        innerStrides[innerStrides.count - 1] = x.strides[d]
+      } else {
+        innerShape.append(x.shape[d])
+        innerStrides.append(x.strides[d])
+      }
+    }
+    let nOuter = Shape.count(outerShape)
+    let nInner = red.reduce(1) { $0 * x.shape[$1] }
+    let px = x.basePointer(T.self)
+    let po = out.basePointer(R.self)
+    let innerRank = innerShape.count
+    Parallel.forRange(nOuter, costPerItem: max(nInner, 1)) { range in
+      var counter = [Int](repeating: 0, count: max(innerRank, 1))
+      for o in range {
+        var rem = o
+        var base = 0
+        var d = outerShape.count - 1
+        while d >= 0 {
+          base += (rem % outerShape[d]) * outerStrides[d]
+          rem /= outerShape[d]
+          d -= 1
+        }
+        var acc = initial
+        if nInner > 0 {
+          if innerRank == 0 {
+            combine(&acc, px[base], 0)
+          } else {
+            let lastN = innerShape[innerRank - 1]
+            let lastS = innerStrides[innerRank - 1]
+            for k in 0..<innerRank { counter[k] = 0 }
+            var off = base
+            var idx = 0
+            outer: while true {
+              var p = px + off
+              for _ in 0..<lastN {
+                combine(&acc, p.pointee, idx)
+                idx += 1
+                p += lastS
+              }
+              var k = innerRank - 2
+              while k >= 0 {
+                counter[k] += 1
+                off += innerStrides[k]
+                if counter[k] < innerShape[k] { continue outer }
+                off -= innerStrides[k] * innerShape[k]
+                counter[k] = 0
+                k -= 1
+              }
+              break
+            }
+          }
+        }
+        po[o] = finish(acc, nInner)
+      }
+    }
+    return out
+  }
+}

@@ -1,0 +1,119 @@
+infix operator .== : ComparisonPrecedence
+infix operator .!= : ComparisonPrecedence
+infix operator .< : ComparisonPrecedence
+infix operator .<= : ComparisonPrecedence
+infix operator .> : ComparisonPrecedence
+infix operator .>= : ComparisonPrecedence
+
+/// Comparisons (bool results, no gradient), logical ops, `where` and masking.
+extension Tensor {
+  @inline(__always)
+  static func compare(
+    _ a: Tensor, _ b: Tensor, op: String, _ f: (Double, Double) -> Bool
+  ) -> Tensor {
+    let dt = resultType(a, b)
+    let a = a.to(dt)
+    let b = b.to(dt)
+    switch dt {
+    case .float32:
+      return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in f(Double(x), Double(y)) }
+    case .float64: return Kernel.zip(a, b, op: op) { (x: Double, y: Double) in f(x, y) }
+    case .int64: return Kernel.zip(a, b, op: op) { (x: Int64, y: Int64) in f(Double(x), Double(y)) }
+    case .bool: return Kernel.zip(a, b, op: op) { (x: Bool, y: Bool) in f(x ? 1 : 0, y ? 1 : 0) }
+    }
+  }
+
+  @inline(__always)
+  static func compare(_ a: Tensor, _ s: Double, _ f: (Double, Double) -> Bool) -> Tensor {
+    switch a.dtype {
+    case .float32:
+      let v = Float(s)
+      return Kernel.map(a) { (x: Float) in f(Double(x), Double(v)) }
+    case .float64: return Kernel.map(a) { (x: Double) in f(x, s) }
+    case .int64: return Kernel.map(a) { (x: Int64) in f(Double(x), s) }
+    case .bool: return Kernel.map(a) { (x: Bool) in f(x ? 1 : 0, s) }
+    }
+  }
+
+  /// Elementwise `==` (`torch.eq`), a bool tensor.
+  public static func .== (a: Tensor, b: Tensor) -> Tensor { compare(a, b, op: "eq") { $0 == $1 } }
+  public static func .!= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, op: "ne") { $0 != $1 } }
+  public static func .< (a: Tensor, b: Tensor) -> Tensor { compare(a, b, op: "lt") { $0 < $1 } }
+  public static func .<= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, op: "le") { $0 <= $1 } }
+  public static func .> (a: Tensor, b: Tensor) -> Tensor { compare(a, b, op: "gt") { $0 > $1 } }
+  public static func .>= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, op: "ge") { $0 >= $1 } }
+  public static func .== (a: Tensor, s: Double) -> Tensor { compare(a, s) { $0 == $1 } }
+  public static func .!= (a: Tensor, s: Double) -> Tensor { compare(a, s) { $0 != $1 } }
+  public static func .< (a: Tensor, s: Double) -> Tensor { compare(a, s) { $0 < $1 } }
+  public static func .<= (a: Tensor, s: Double) -> Tensor { compare(a, s) { $0 <= $1 } }
+  public static func .> (a: Tensor, s: Double) -> Tensor { compare(a, s) { $0 > $1 } }
+  public static func .>= (a: Tensor, s: Double) -> Tensor { compare(a, s) { $0 >= $1 } }
+
+  /// Elementwise logical and of truthiness (`logical_and`).
+  public func logicalAnd(_ other: Tensor) -> Tensor {
+    Tensor.compare(self, other, op: "logical_and") { $0 != 0 && $1 != 0 }
+  }
+
+  public func logicalOr(_ other: Tensor) -> Tensor {
+    Tensor.compare(self, other, op: "logical_or") { $0 != 0 || $1 != 0 }
+  }
+
+  public func logicalXor(_ other: Tensor) -> Tensor {
+    Tensor.compare(self, other, op: "logical_xor") { ($0 != 0) != ($1 != 0) }
+  }
+
+  public func logicalNot() -> Tensor { Tensor.compare(self, 0) { x, _ in x == 0 } }
+
+  /// NaN test (`isnan`).
+  public func isNaN() -> Tensor { Tensor.compare(self, 0) { x, _ in x.isNaN } }
+
+  /// Infinity test (`isinf`).
+  public func isInfinite() -> Tensor { Tensor.compare(self, 0) { x, _ in x.isInfinite } }
+
+  /// Elements of `x` where `condition` is true, else of `y`, all broadcast (`torch.where`).
+  /// Gradients flow to `x` where the condition holds and to `y` elsewhere.
+  public static func `where`(_ condition: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor {
+    let cond = condition.dtype == .bool ? condition : condition .!= 0
+    let dt = resultType(x, y)
+    let xs = x.to(dt)
+    let ys = y.to(dt)
+    let shape = Shape.broadcast(
+      Shape.broadcast(cond.shape, xs.shape, op: "where"), ys.shape, op: "where")
+    let out = Tensor(uninitializedShape: shape, dtype: dt)
+    switch dt {
+    case .float32:
+      Kernel.apply(into: out, cond, xs, ys) { (c: Bool, a: Float, b: Float) in c ? a : b }
+    case .float64:
+      Kernel.apply(into: out, cond, xs, ys) { (c: Bool, a: Double, b: Double) in c ? a : b }
+    case .int64:
+      Kernel.apply(into: out, cond, xs, ys) { (c: Bool, a: Int64, b: Int64) in c ? a : b }
+    case .bool: Kernel.apply(into: out, cond, xs, ys) { (c: Bool, a: Bool, b: Bool) in c ? a : b }
+    }
+    if needsGrad(x, y) {
+      let (sx, sy, dx, dy) = (x.shape, y.shape, x.dtype, y.dtype)
+      record("WhereBackward0", inputs: [x, y], outputs: [out], saving: [cond]) { ctx in
+        let c = try ctx.saved(0)
+        let zero = Tensor.zeros([], dtype: ctx.grad.dtype)
+        return [
+          ctx.needsInputGrad(0) ? Tensor.where(c, ctx.grad, zero).sumTo(sx).to(dx) : nil,
+          ctx.needsInputGrad(1) ? Tensor.where(c, zero, ctx.grad).sumTo(sy).to(dy) : nil,
+        ]
+      }
+    }
+    return out
+  }
+
+  /// This tensor with `value` where `mask` is true (`masked_fill`).
+  public func maskedFill(_ mask: Tensor, _ value: Double) -> Tensor {
+    precondition(mask.dtype == .bool, "masked_fill: expected a bool mask, got \(mask.dtype)")
+    return Tensor.where(mask, Tensor.full([], value, dtype: dtype), self)
+  }
+
+  /// Writes `value` where `mask` is true, in place (`masked_fill_`, and `x[mask] = value`).
+  @discardableResult
+  public func maskedFillInPlace(_ mask: Tensor, _ value: Double) throws -> Tensor {
+    try inPlace(
+      direct: { Kernel.copy(self.maskedFill(mask, value), into: self) },
+      differentiable: { $0.maskedFill(mask, value) })
+  }
+}
