@@ -1,3 +1,11 @@
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// A handle that removes a registered hook.
 public final class RemovableHandle {
   private var onRemove: (() -> Void)?
@@ -33,7 +41,10 @@ extension Tensor {
   /// The accumulated gradient (nil until a backward reaches this leaf, or after it was reset).
   /// On non-leaves it stays nil unless ``retainGrad()`` was called, as in PyTorch.
   public var grad: Tensor? {
-    get { gradStorage }
+    get {
+      if gradStorage == nil && gradFn != nil && !retainsGradFlag { Tensor.warnNonLeafGrad() }
+      return gradStorage
+    }
     set {
       if let g = newValue {
         precondition(
@@ -42,6 +53,20 @@ extension Tensor {
       }
       gradStorage = newValue
     }
+  }
+
+  private static let warnedNonLeafGrad = Atomic<Bool>(false)
+
+  /// PyTorch's UserWarning for `.grad` on a non-leaf, printed once per process to stderr.
+  static func warnNonLeafGrad() {
+    guard !warnedNonLeafGrad.exchange(true, ordering: .relaxed) else { return }
+    let message =
+      "warning: The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+      + ".grad attribute won't be populated during backward. If you indeed want the .grad field to "
+      + "be populated for a non-leaf Tensor, call retainGrad() on it. If you access the non-leaf "
+      + "Tensor by mistake, make sure you access the leaf Tensor instead.\n"
+    var bytes = Array(message.utf8)
+    _ = write(2, &bytes, bytes.count)
   }
 
   /// Keeps `.grad` for this non-leaf tensor during backward (`retain_grad()`).
