@@ -100,6 +100,8 @@ enum Engine {
           let skip = (inputs != nil && node is AccumulateGrad) || !leadsToCapture
           if !skip {
             outputs = try node.apply(grads)
+            // only nodes that ran free what they saved (a skipped branch may run in a later pass)
+            if !keepGraph { node.releaseSaved() }
             if AnomalyMode.isEnabled {
               for (i, g) in outputs.enumerated() {
                 if let g, g.dtype.isFloatingPoint, g.containsNaN() {
@@ -109,7 +111,6 @@ enum Engine {
             }
           }
         }
-        if !keepGraph { node.releaseSaved() }
         for (i, e) in node.nextEdges.enumerated() {
           guard let child = e.node else { continue }
           let cid = ID(child)

@@ -316,18 +316,8 @@ extension Tensor {
     return out
   }
 
-  /// `s / self`.
-  public func rdiv(_ s: Double) -> Tensor {
-    let dt = dtype.isFloatingPoint ? dtype : .defaultFloat
-    let out = Tensor.floatScalar(DivOp.self, self, s, scalarFirst: true, dtype: dt)
-    if Tensor.needsGrad(self) {
-      Tensor.record("DivBackward0", inputs: [self], outputs: [out], saving: [self]) { ctx in
-        let x = try ctx.saved(0)
-        return [-ctx.grad * s / (x * x)]
-      }
-    }
-    return out
-  }
+  /// `s / self`, computed as PyTorch does: `reciprocal() * s` (ReciprocalBackward0, MulBackward0).
+  public func rdiv(_ s: Double) -> Tensor { reciprocal().mul(s) }
 
   // MARK: operators
 
