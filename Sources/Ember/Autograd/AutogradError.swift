@@ -55,16 +55,16 @@ public enum AutogradError: Error, Equatable, CustomStringConvertible {
       return
         "Trying to backward through the graph a second time (or directly access saved tensors "
         + "after they have already been freed). Saved intermediate values of the graph are freed "
-        + "when you call .backward() or autograd.grad(). Specify retain_graph=True "
-        + "(retainGraph: true) if you need to backward through the graph a second time or if you "
-        + "need to access saved tensors after calling backward."
+        + "when you call backward() or grad(of:withRespectTo:). Specify retainGraph: true if you "
+        + "need to backward through the graph a second time or if you need to access saved "
+        + "tensors after calling backward."
     case .savedTensorModified(let t, let producer, let v, let e):
       let which = producer.map { ", which is output 0 of \($0)," } ?? ""
       return
         "one of the variables needed for gradient computation has been modified by an inplace "
         + "operation: [\(t)]\(which) is at version \(v); expected version \(e) instead. Hint: "
         + "enable anomaly detection to find the operation that failed to compute its gradient, "
-        + "with setDetectAnomaly(true) (torch.autograd.set_detect_anomaly(True, check_nan=False))."
+        + "with setDetectAnomaly(true)."
     case .inPlaceOnLeaf:
       return
         "a leaf Variable that requires grad is being used in an in-place operation. Update it "
@@ -80,21 +80,23 @@ public enum AutogradError: Error, Equatable, CustomStringConvertible {
     case .requiresGradOnNonLeaf:
       return
         "you can only change requires_grad flags of leaf variables. If you want to use a computed "
-        + "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+        + "variable in a subgraph that doesn't require differentiation use "
+        + "let varNoGrad = variable.detach()."
     case .unusedInput(let i):
       return
         "The differentiated Tensor at index \(i) appears to not have been used in the graph. "
-        + "Set allow_unused=True (allowUnused: true) if this is the desired behavior."
+        + "Set allowUnused: true if this is the desired behavior."
     case .inputDoesNotRequireGrad(let i):
-      return "One of the differentiated Tensors (index \(i)) does not require grad."
+      return "One of the differentiated Tensors (index \(i)) does not require grad"
     case .hookOnTensorWithoutGrad:
       return "cannot register a hook on a tensor that doesn't require gradient"
     case .retainGradWithoutGrad:
-      return "can't retain_grad on Tensor that has requires_grad=False"
+      return "can't retainGrad() on a Tensor that has requiresGrad == false"
     case .rawAccessRequiresGrad:
       return
-        "Can't access the memory of a Tensor that requires grad (PyTorch's numpy()). "
-        + "Use tensor.detach() first."
+        "Can't access the memory of a Tensor that requires grad (PyTorch: can't call numpy() on "
+        + "Tensor that requires grad). Use tensor.detach().withUnsafeMutableBufferPointer(as:_:) "
+        + "instead."
     case .wrongGradientCount(let f, let e, let g):
       return "function \(f) returned an incorrect number of gradients (expected \(e), got \(g))"
     case .wrongGradientShape(let f, let i, let g, let e):
