@@ -116,7 +116,9 @@ extension Tensor {
   /// Copies `source` (broadcast, converted) into this tensor (`copy_`). Gradients flow to `source`.
   @discardableResult
   public func copy(from source: Tensor) throws -> Tensor {
-    _ = Shape.broadcast(shape, source.shape, op: "copy")
+    precondition(
+      Shape.broadcast(shape, source.shape, op: "copy") == shape,
+      "copy: the source of shape \(source.shape) cannot be broadcast to the destination shape \(shape)")
     let targetShape = shape
     let targetDType = dtype
     return try inPlace(
