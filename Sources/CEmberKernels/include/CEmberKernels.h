@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include "CEmberGemm.h"
+
 /// Per-thread autograd flags (grad mode, anomaly mode). Thread-local so that one thread's
 /// `withNoGrad` never changes another thread's behaviour; read on every op, so kept in C where a
 /// `_Thread_local` read is a single instruction.

@@ -1,0 +1,394 @@
+// Native single- and double-precision GEMM for Ember.
+//
+// Layout: BLIS-style blocking, mirrored for row-major C. The register tile is MR rows x NR
+// columns, NR being NV vectors along a row of C. A is packed into MR-row panels (a block of
+// MC x KC, kept in L2/L3), B into NR-column panels (a block of KC x NC, kept in L2). For each
+// MR-row panel of A (which then stays in L1) the microkernel walks all NR-column panels of the
+// B block.
+//
+// The register tile must differ per instruction set (32 zmm, 16 ymm or 16 xmm registers), so the
+// GEMM kernels are instantiated once per family with `target` attributes and one is picked at run
+// time with __builtin_cpu_supports. The matrix-vector path (M == 1 or N == 1), whose body is the
+// same for every family, uses `target_clones`.
+//
+// Written with GCC/Clang vector extensions so the code vectorizes explicitly even at -O0 (SwiftPM
+// debug builds).
+
+#include "CEmberGemm.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#define EMBER_X86 1
+#else
+#define EMBER_X86 0
+#endif
+
+#if defined(__clang__)
+#define EMBER_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define EMBER_UNROLL _Pragma("GCC unroll 32")
+#endif
+
+#define EMBER_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define EMBER_ROUND_UP(x, m) (((x) + (m) - 1) / (m) * (m))
+
+// MARK: - per-thread scratch
+
+// Packing buffers are kept per thread and reused across calls (large allocations would otherwise
+// be fresh mmaps with page faults on every call); freed when the thread exits.
+static pthread_key_t ember_scratch_key;
+static pthread_once_t ember_scratch_once = PTHREAD_ONCE_INIT;
+
+static void ember_scratch_free(void *p) { free(p); }
+static void ember_scratch_init(void) { pthread_key_create(&ember_scratch_key, ember_scratch_free); }
+
+// A 64-byte aligned buffer of at least `bytes` bytes owned by the calling thread. The first 64
+// bytes of the allocation hold its capacity.
+static void *ember_scratch(size_t bytes) {
+  pthread_once(&ember_scratch_once, ember_scratch_init);
+  size_t *block = (size_t *)pthread_getspecific(ember_scratch_key);
+  if (block == NULL || block[0] < bytes) {
+    free(block);
+    size_t cap = EMBER_ROUND_UP(bytes + bytes / 4 + 64, (size_t)4096);
+    void *p = NULL;
+    if (posix_memalign(&p, 64, cap + 64) != 0 || p == NULL) abort();
+    block = (size_t *)p;
+    block[0] = cap;
+    pthread_setspecific(ember_scratch_key, block);
+  }
+  return (char *)block + 64;
+}
+
+// MARK: - GEMM kernels, one instantiation per (type, instruction set)
+
+// NAME: prefix; T: element type; VL: lanes per vector; MR x (NV * VL): register tile;
+// KC, MC, NC: cache blocks; ATTR: target attribute of the family.
+#define EMBER_DEFINE_GEMM(NAME, T, VL, MR, NV, KC, MC, NC, ATTR)                                  \
+  typedef T NAME##_vec __attribute__((vector_size((VL) * sizeof(T))));                           \
+  typedef T NAME##_uvec __attribute__((vector_size((VL) * sizeof(T)), aligned(sizeof(T))));     \
+                                                                                                 \
+  /* c[0..<mr, 0..<nr] (+)= alpha * a_panel * b_panel over kc steps. `first` means this is the  \
+     first K block: C = alpha * AB + beta * C (C unread when beta == 0); later blocks add. */    \
+  ATTR static void NAME##_micro(int64_t kc, const T *restrict a, const T *restrict b,            \
+                                T *restrict c, int64_t rsc, int64_t csc, int64_t mr, int64_t nr, \
+                                T alpha, T beta, int first) {                                    \
+    NAME##_vec acc[MR][NV];                                                                      \
+    EMBER_UNROLL for (int r = 0; r < (MR); r++) {                                                \
+      EMBER_UNROLL for (int v = 0; v < (NV); v++) acc[r][v] = (NAME##_vec){0};                   \
+    }                                                                                            \
+    for (int64_t p = 0; p < kc; p++) {                                                           \
+      NAME##_vec bv[NV];                                                                         \
+      EMBER_UNROLL for (int v = 0; v < (NV); v++) bv[v] = ((const NAME##_vec *)b)[v];            \
+      EMBER_UNROLL for (int r = 0; r < (MR); r++) {                                              \
+        const T ar = a[r];                                                                       \
+        EMBER_UNROLL for (int v = 0; v < (NV); v++) acc[r][v] += ar * bv[v];                     \
+      }                                                                                          \
+      a += (MR);                                                                                 \
+      b += (VL) * (NV);                                                                          \
+    }                                                                                            \
+    if (mr == (MR) && nr == (VL) * (NV) && csc == 1) {                                           \
+      EMBER_UNROLL for (int r = 0; r < (MR); r++) {                                              \
+        NAME##_uvec *cr = (NAME##_uvec *)(c + r * rsc);                                          \
+        EMBER_UNROLL for (int v = 0; v < (NV); v++) {                                            \
+          NAME##_vec x = alpha * acc[r][v];                                                      \
+          if (!first) {                                                                          \
+            cr[v] += x;                                                                          \
+          } else if (beta == 0) {                                                                \
+            cr[v] = x;                                                                           \
+          } else {                                                                               \
+            cr[v] = x + beta * cr[v];                                                            \
+          }                                                                                      \
+        }                                                                                        \
+      }                                                                                          \
+      return;                                                                                    \
+    }                                                                                            \
+    T tile[MR][(VL) * (NV)] __attribute__((aligned(64)));                                        \
+    for (int r = 0; r < (MR); r++) {                                                             \
+      for (int v = 0; v < (NV); v++) *(NAME##_vec *)&tile[r][v * (VL)] = acc[r][v];              \
+    }                                                                                            \
+    for (int64_t i = 0; i < mr; i++) {                                                           \
+      for (int64_t j = 0; j < nr; j++) {                                                         \
+        T *cij = c + i * rsc + j * csc;                                                          \
+        T x = alpha * tile[i][j];                                                                \
+        if (!first) {                                                                            \
+          *cij += x;                                                                             \
+        } else if (beta == 0) {                                                                  \
+          *cij = x;                                                                              \
+        } else {                                                                                 \
+          *cij = x + beta * *cij;                                                                \
+        }                                                                                        \
+      }                                                                                          \
+    }                                                                                            \
+  }                                                                                              \
+                                                                                                 \
+  /* Packs the mc x kc block at `a` into MR-row panels (k-major inside a panel), zero-padded. */ \
+  ATTR static void NAME##_pack_a(int64_t mc, int64_t kc, const T *a, int64_t rsa, int64_t csa,  \
+                                 T *restrict dst) {                                              \
+    for (int64_t i = 0; i < mc; i += (MR)) {                                                     \
+      const int64_t m = EMBER_MIN((MR), mc - i);                                                 \
+      const T *src = a + i * rsa;                                                                \
+      if (m == (MR) && rsa == 1) {                                                               \
+        for (int64_t p = 0; p < kc; p++) {                                                       \
+          EMBER_UNROLL for (int r = 0; r < (MR); r++) dst[p * (MR) + r] = src[p * csa + r];      \
+        }                                                                                        \
+      } else if (m == (MR)) {                                                                    \
+        for (int64_t p = 0; p < kc; p++) {                                                       \
+          EMBER_UNROLL for (int r = 0; r < (MR); r++) dst[p * (MR) + r] = src[r * rsa + p * csa]; \
+        }                                                                                        \
+      } else {                                                                                   \
+        for (int64_t p = 0; p < kc; p++) {                                                       \
+          int64_t r = 0;                                                                         \
+          for (; r < m; r++) dst[p * (MR) + r] = src[r * rsa + p * csa];                         \
+          for (; r < (MR); r++) dst[p * (MR) + r] = 0;                                           \
+        }                                                                                        \
+      }                                                                                          \
+      dst += (MR) * kc;                                                                          \
+    }                                                                                            \
+  }                                                                                              \
+                                                                                                 \
+  /* Packs the kc x nc block at `b` into NR-column panels (k-major inside a panel), padded. */   \
+  ATTR static void NAME##_pack_b(int64_t kc, int64_t nc, const T *b, int64_t rsb, int64_t csb,  \
+                                 T *restrict dst) {                                              \
+    enum { NR = (VL) * (NV) };                                                                   \
+    for (int64_t j = 0; j < nc; j += NR) {                                                       \
+      const int64_t n = EMBER_MIN(NR, nc - j);                                                   \
+      const T *src = b + j * csb;                                                                \
+      if (n == NR && csb == 1) {                                                                 \
+        for (int64_t p = 0; p < kc; p++) {                                                       \
+          const NAME##_uvec *s = (const NAME##_uvec *)(src + p * rsb);                           \
+          NAME##_vec *d = (NAME##_vec *)(dst + p * NR);                                          \
+          EMBER_UNROLL for (int v = 0; v < (NV); v++) d[v] = s[v];                               \
+        }                                                                                        \
+      } else if (n == NR) {                                                                      \
+        for (int64_t p = 0; p < kc; p++) {                                                       \
+          EMBER_UNROLL for (int q = 0; q < NR; q++) dst[p * NR + q] = src[p * rsb + q * csb];    \
+        }                                                                                        \
+      } else {                                                                                   \
+        for (int64_t p = 0; p < kc; p++) {                                                       \
+          int64_t q = 0;                                                                         \
+          for (; q < n; q++) dst[p * NR + q] = src[p * rsb + q * csb];                           \
+          for (; q < NR; q++) dst[p * NR + q] = 0;                                               \
+        }                                                                                        \
+      }                                                                                          \
+      dst += NR * kc;                                                                            \
+    }                                                                                            \
+  }                                                                                              \
+                                                                                                 \
+  /* The blocked driver (M, N, K >= 1). */                                                       \
+  ATTR static void NAME##_gemm(int64_t M, int64_t N, int64_t K, T alpha, const T *A,             \
+                               int64_t rsa, int64_t csa, const T *B, int64_t rsb, int64_t csb,   \
+                               T beta, T *C, int64_t rsc, int64_t csc) {                         \
+    enum { NR = (VL) * (NV) };                                                                   \
+    const int64_t kcMax = EMBER_MIN((int64_t)(KC), K);                                           \
+    const int64_t mcMax = EMBER_MIN((int64_t)(MC), EMBER_ROUND_UP(M, (int64_t)(MR)));             \
+    const int64_t ncMax = EMBER_MIN((int64_t)(NC), EMBER_ROUND_UP(N, (int64_t)NR));               \
+    const int64_t aSize = EMBER_ROUND_UP(mcMax * kcMax, (int64_t)64);                            \
+    T *ap = (T *)ember_scratch((size_t)(aSize + ncMax * kcMax) * sizeof(T));                     \
+    T *bp = ap + aSize;                                                                          \
+    for (int64_t ic = 0; ic < M; ic += (MC)) {                                                   \
+      const int64_t mc = EMBER_MIN((int64_t)(MC), M - ic);                                       \
+      for (int64_t pc = 0; pc < K; pc += (KC)) {                                                 \
+        const int64_t kc = EMBER_MIN((int64_t)(KC), K - pc);                                     \
+        NAME##_pack_a(mc, kc, A + ic * rsa + pc * csa, rsa, csa, ap);                            \
+        for (int64_t jc = 0; jc < N; jc += (NC)) {                                               \
+          const int64_t nc = EMBER_MIN((int64_t)(NC), N - jc);                                   \
+          NAME##_pack_b(kc, nc, B + pc * rsb + jc * csb, rsb, csb, bp);                          \
+          for (int64_t ir = 0; ir < mc; ir += (MR)) {                                            \
+            for (int64_t jr = 0; jr < nc; jr += NR) {                                            \
+              NAME##_micro(kc, ap + ir * kc, bp + jr * kc, C + (ic + ir) * rsc + (jc + jr) * csc, \
+                           rsc, csc, EMBER_MIN((int64_t)(MR), mc - ir),                          \
+                           EMBER_MIN((int64_t)NR, nc - jr), alpha, beta, pc == 0);               \
+            }                                                                                    \
+          }                                                                                      \
+        }                                                                                        \
+      }                                                                                          \
+    }                                                                                            \
+  }
+
+#define EMBER_NO_ATTR
+
+#if EMBER_X86
+#define EMBER_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define EMBER_AVX2 __attribute__((target("avx2,fma")))
+// AVX-512: 32 zmm registers; a 12 x 2-vector tile uses 24 accumulators.
+EMBER_DEFINE_GEMM(s512, float, 16, 12, 2, 384, 960, 256, EMBER_AVX512)
+EMBER_DEFINE_GEMM(d512, double, 8, 12, 2, 256, 960, 192, EMBER_AVX512)
+// AVX2: 16 ymm registers; 6 x 2-vector tile (12 accumulators).
+EMBER_DEFINE_GEMM(s256, float, 8, 6, 2, 256, 960, 512, EMBER_AVX2)
+EMBER_DEFINE_GEMM(d256, double, 4, 6, 2, 256, 960, 256, EMBER_AVX2)
+// SSE2 baseline: 16 xmm registers, no FMA; 4 x 2-vector tile.
+EMBER_DEFINE_GEMM(s128, float, 4, 4, 2, 256, 960, 512, EMBER_NO_ATTR)
+EMBER_DEFINE_GEMM(d128, double, 2, 4, 2, 256, 960, 256, EMBER_NO_ATTR)
+#else
+// Portable 128-bit vectors (NEON on arm64: 32 registers, so an 8 x 2-vector tile).
+EMBER_DEFINE_GEMM(s128, float, 4, 8, 2, 256, 960, 512, EMBER_NO_ATTR)
+EMBER_DEFINE_GEMM(d128, double, 2, 8, 2, 256, 960, 256, EMBER_NO_ATTR)
+#endif
+
+// MARK: - instruction-set selection
+
+static int ember_best_isa(void) {
+#if EMBER_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma"))
+    return EMBER_GEMM_ISA_AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return EMBER_GEMM_ISA_AVX2;
+#endif
+  return EMBER_GEMM_ISA_BASELINE;
+}
+
+int ember_gemm_resolve_isa(int isa) {
+  int best = ember_best_isa();
+  if (isa <= EMBER_GEMM_ISA_AUTO || isa > best) return best;
+  return isa;
+}
+
+void ember_gemm_tile(int isa, int is_double, int64_t *mr, int64_t *nr) {
+  switch (ember_gemm_resolve_isa(isa)) {
+#if EMBER_X86
+    case EMBER_GEMM_ISA_AVX512:
+      *mr = 12;
+      *nr = is_double ? 16 : 32;
+      return;
+    case EMBER_GEMM_ISA_AVX2:
+      *mr = 6;
+      *nr = is_double ? 8 : 16;
+      return;
+    default:
+      *mr = 4;
+      *nr = is_double ? 4 : 8;
+      return;
+#else
+    default:
+      *mr = 8;
+      *nr = is_double ? 4 : 8;
+      return;
+#endif
+  }
+}
+
+// MARK: - matrix-vector path
+
+#if EMBER_X86 && defined(__ELF__)
+#define EMBER_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#else
+#define EMBER_CLONES
+#endif
+
+// y[0..<M] = alpha * A x + beta * y, A being M x K with strides (rsa, csa). Eight-lane vectors:
+// one ymm register on AVX2/AVX-512, two xmm on the baseline.
+#define EMBER_DEFINE_GEMV(NAME, T)                                                               \
+  typedef T NAME##_v8 __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T))));          \
+                                                                                                 \
+  EMBER_CLONES static void NAME(int64_t M, int64_t K, T alpha, const T *A, int64_t rsa,         \
+                                int64_t csa, const T *x, int64_t incx, T beta, T *y,             \
+                                int64_t incy) {                                                  \
+    if (csa == 1 || (rsa != 1 && K == 1)) {                                                      \
+      /* rows contiguous: one dot product per output */                                          \
+      const T *xc = x;                                                                           \
+      if (incx != 1 && K > 1) {                                                                  \
+        T *buf = (T *)ember_scratch((size_t)K * sizeof(T));                                      \
+        for (int64_t k = 0; k < K; k++) buf[k] = x[k * incx];                                    \
+        xc = buf;                                                                                \
+      }                                                                                          \
+      for (int64_t i = 0; i < M; i++) {                                                          \
+        const T *row = A + i * rsa;                                                              \
+        NAME##_v8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                        \
+        int64_t k = 0;                                                                           \
+        for (; k + 32 <= K; k += 32) {                                                           \
+          s0 += *(const NAME##_v8 *)(row + k) * *(const NAME##_v8 *)(xc + k);                    \
+          s1 += *(const NAME##_v8 *)(row + k + 8) * *(const NAME##_v8 *)(xc + k + 8);            \
+          s2 += *(const NAME##_v8 *)(row + k + 16) * *(const NAME##_v8 *)(xc + k + 16);          \
+          s3 += *(const NAME##_v8 *)(row + k + 24) * *(const NAME##_v8 *)(xc + k + 24);          \
+        }                                                                                        \
+        for (; k + 8 <= K; k += 8) {                                                             \
+          s0 += *(const NAME##_v8 *)(row + k) * *(const NAME##_v8 *)(xc + k);                   \
+        }                                                                                        \
+        s0 = (s0 + s1) + (s2 + s3);                                                              \
+        T s = 0;                                                                                 \
+        for (int l = 0; l < 8; l++) s += s0[l];                                                  \
+        for (; k < K; k++) s += row[k] * xc[k];                                                  \
+        T *yi = y + i * incy;                                                                    \
+        *yi = beta == 0 ? alpha * s : alpha * s + beta * *yi;                                    \
+      }                                                                                          \
+    } else if (rsa == 1) {                                                                       \
+      /* columns contiguous: accumulate alpha-free column sums, then scale */                    \
+      T *acc = (T *)ember_scratch((size_t)M * sizeof(T));                                        \
+      for (int64_t i = 0; i < M; i++) acc[i] = 0;                                                \
+      for (int64_t k = 0; k < K; k++) {                                                          \
+        const T *col = A + k * csa;                                                              \
+        const T xk = x[k * incx];                                                                \
+        int64_t i = 0;                                                                           \
+        for (; i + 8 <= M; i += 8) *(NAME##_v8 *)(acc + i) += xk * *(const NAME##_v8 *)(col + i); \
+        for (; i < M; i++) acc[i] += xk * col[i];                                                \
+      }                                                                                          \
+      for (int64_t i = 0; i < M; i++) {                                                          \
+        T *yi = y + i * incy;                                                                    \
+        *yi = beta == 0 ? alpha * acc[i] : alpha * acc[i] + beta * *yi;                          \
+      }                                                                                          \
+    } else {                                                                                     \
+      for (int64_t i = 0; i < M; i++) {                                                          \
+        T s = 0;                                                                                 \
+        for (int64_t k = 0; k < K; k++) s += A[i * rsa + k * csa] * x[k * incx];                 \
+        T *yi = y + i * incy;                                                                    \
+        *yi = beta == 0 ? alpha * s : alpha * s + beta * *yi;                                    \
+      }                                                                                          \
+    }                                                                                            \
+  }
+
+EMBER_DEFINE_GEMV(ember_sgemv, float)
+EMBER_DEFINE_GEMV(ember_dgemv, double)
+
+// MARK: - entry points
+
+#define EMBER_DEFINE_ENTRY(NAME, T, GEMV, K512, K256, K128)                                      \
+  void NAME(int isa, int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t rsa,         \
+            int64_t csa, const T *B, int64_t rsb, int64_t csb, T beta, T *C, int64_t rsc,        \
+            int64_t csc) {                                                                       \
+    if (M <= 0 || N <= 0) return;                                                                \
+    if (K <= 0 || alpha == 0) {                                                                  \
+      for (int64_t i = 0; i < M; i++) {                                                          \
+        for (int64_t j = 0; j < N; j++) {                                                        \
+          T *cij = C + i * rsc + j * csc;                                                        \
+          *cij = beta == 0 ? 0 : beta * *cij;                                                    \
+        }                                                                                        \
+      }                                                                                          \
+      return;                                                                                    \
+    }                                                                                            \
+    if (N == 1) {                                                                                \
+      GEMV(M, K, alpha, A, rsa, csa, B, rsb, beta, C, rsc);                                      \
+      return;                                                                                    \
+    }                                                                                            \
+    if (M == 1) {                                                                                \
+      GEMV(N, K, alpha, B, csb, rsb, A, csa, beta, C, csc);                                      \
+      return;                                                                                    \
+    }                                                                                            \
+    switch (ember_gemm_resolve_isa(isa)) {                                                       \
+      K512 K256 default : K128(M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);     \
+    }                                                                                            \
+  }
+
+#if EMBER_X86
+#define EMBER_CASE512(F)                                                \
+  case EMBER_GEMM_ISA_AVX512:                                           \
+    F(M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);     \
+    return;
+#define EMBER_CASE256(F)                                                \
+  case EMBER_GEMM_ISA_AVX2:                                             \
+    F(M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);     \
+    return;
+EMBER_DEFINE_ENTRY(ember_sgemm, float, ember_sgemv, EMBER_CASE512(s512_gemm),
+                   EMBER_CASE256(s256_gemm), s128_gemm)
+EMBER_DEFINE_ENTRY(ember_dgemm, double, ember_dgemv, EMBER_CASE512(d512_gemm),
+                   EMBER_CASE256(d256_gemm), d128_gemm)
+#else
+EMBER_DEFINE_ENTRY(ember_sgemm, float, ember_sgemv, , , s128_gemm)
+EMBER_DEFINE_ENTRY(ember_dgemm, double, ember_dgemv, , , d128_gemm)
+#endif
+
+// MARK: - Swift bindings
+//

@@ -1,0 +1,37 @@
+#ifndef CEMBER_GEMM_H
+#define CEMBER_GEMM_H
+
+#include <stdint.h>
+
+/// Native GEMM: C = alpha * op(A) * op(B) + beta * C on strided operands.
+///
+/// A is M x K with element (i, k) at A[i * rsa + k * csa]; B is K x N with (k, j) at
+/// B[k * rsb + j * csb]; C is M x N with (i, j) at C[i * rsc + j * csc]. A transposed view is just
+/// swapped strides, so no copy is needed. When beta == 0, C is not read (it may hold garbage or
+/// NaN). Any M, N, K >= 0 is valid. The result for each element does not depend on how the caller
+/// splits C into blocks, so splitting rows or columns across threads is deterministic.
+///
+/// `isa` picks the kernel family (EMBER_GEMM_ISA_*); EMBER_GEMM_ISA_AUTO (0) picks the best one the
+/// CPU supports, and a family the CPU lacks falls back to the best supported one.
+void ember_sgemm(int isa, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                 int64_t rsa, int64_t csa, const float *B, int64_t rsb, int64_t csb, float beta,
+                 float *C, int64_t rsc, int64_t csc);
+void ember_dgemm(int isa, int64_t M, int64_t N, int64_t K, double alpha, const double *A,
+                 int64_t rsa, int64_t csa, const double *B, int64_t rsb, int64_t csb, double beta,
+                 double *C, int64_t rsc, int64_t csc);
+
+/// Kernel families of the native GEMM.
+enum {
+  EMBER_GEMM_ISA_AUTO = 0,
+  EMBER_GEMM_ISA_BASELINE = 1,  // portable vector code (SSE2 on x86-64, NEON on arm64)
+  EMBER_GEMM_ISA_AVX2 = 2,      // AVX2 + FMA
+  EMBER_GEMM_ISA_AVX512 = 3,    // AVX-512F
+};
+
+/// The family `isa` resolves to on this CPU (AUTO gives the best one).
+int ember_gemm_resolve_isa(int isa);
+
+/// Register tile (rows, columns) of a kernel family; callers split work on these multiples.
+void ember_gemm_tile(int isa, int is_double, int64_t *mr, int64_t *nr);
+
+#endif
