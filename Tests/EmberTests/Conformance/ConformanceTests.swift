@@ -1,0 +1,303 @@
+import Ember
+import Foundation
+import Testing
+
+/// Golden forward values, gradients and Hessian-vector products computed by PyTorch in float64
+/// (../shared/conformance, copied into Fixtures). Also reads every `*.json` in the folder named by
+/// `EMBER_CONFORMANCE_DIR` when it is set.
+@Suite struct ConformanceTests {
+  /// Ops that belong to the nn issue (EmberNN); their cases are skipped and counted until then.
+  static let nnOps: Set<String> = [
+    "conv2d", "max_pool2d", "avg_pool2d", "layer_norm", "batch_norm", "embedding", "cross_entropy",
+    "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "linear",
+  ]
+
+  static func caseFiles() throws -> [URL] {
+    var files: [URL] = []
+    if let url = Bundle.module.url(
+      forResource: "cases-public", withExtension: "json", subdirectory: "Fixtures")
+    {
+      files.append(url)
+    }
+    if let dir = ProcessInfo.processInfo.environment["EMBER_CONFORMANCE_DIR"] {
+      let url = URL(fileURLWithPath: dir)
+      let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+        $0.hasSuffix(".json")
+      }.sorted()
+      files += names.map { url.appendingPathComponent($0) }
+    }
+    return files
+  }
+
+  @Test func goldenCases() throws {
+    let files = try Self.caseFiles()
+    #expect(!files.isEmpty, "cases-public.json fixture missing")
+    var failures: [String] = []
+    var skipped: [String: Int] = [:]
+    var checked = 0
+    for file in files {
+      let root = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as! [String: Any]
+      for raw in root["cases"] as! [[String: Any]] {
+        let c = GoldenCase(raw)
+        if Self.nnOps.contains(c.op) {
+          skipped[c.op, default: 0] += 1
+          continue
+        }
+        do {
+          if let problem = try c.check() {
+            failures.append("\(file.lastPathComponent) \(c.id): \(problem)")
+          }
+          checked += 1
+        } catch {
+          failures.append("\(file.lastPathComponent) \(c.id): threw \(error)")
+        }
+      }
+    }
+    let skipSummary = skipped.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(
+      separator: ", ")
+    print(
+      "conformance: checked \(checked) cases, skipped \(skipped.values.reduce(0, +)) (nn ops, pending the nn issue): \(skipSummary)"
+    )
+    for f in failures { Issue.record(Comment(rawValue: f)) }
+    #expect(checked >= 90)
+  }
+}
+
+/// One case of the golden file (see FORMAT.md).
+struct GoldenCase {
+  let id: String
+  let op: String
+  let inputs: [[String: Any]]
+  let kwargs: [String: Any]
+  let outputs: [[String: Any]]
+  let gradOutput: [String: Any]?
+  let grads: [Any]?
+  let secondOrder: [String: Any]?
+  let rtol: Double
+  let atol: Double
+
+  init(_ d: [String: Any]) {
+    id = d["id"] as! String
+    op = d["op"] as! String
+    inputs = d["inputs"] as! [[String: Any]]
+    kwargs = d["kwargs"] as? [String: Any] ?? [:]
+    outputs = d["outputs"] as! [[String: Any]]
+    gradOutput = d["grad_output"] as? [String: Any]
+    grads = d["grads"] as? [Any]
+    secondOrder = d["second_order"] as? [String: Any]
+    rtol = d["rtol"] as? Double ?? 1e-7
+    atol = d["atol"] as? Double ?? 1e-9
+  }
+
+  static func dtype(_ s: String) -> DType {
+    switch s {
+    case "float64": return .float64
+    case "float32": return .float32
+    case "int64": return .int64
+    case "bool": return .bool
+    default: fatalError("unknown dtype \(s)")
+    }
+  }
+
+  static func tensor(_ d: [String: Any]) -> Tensor {
+    let shape = d["shape"] as! [Int]
+    let dtype = dtype(d["dtype"] as! String)
+    let values = (d["data"] as! [Any]).map { v -> Double in
+      if let b = v as? Bool { return b ? 1 : 0 }
+      return (v as! NSNumber).doubleValue
+    }
+    if (d["layout"] as? String) == "transposed" && shape.count == 2 {
+      // contiguous tensor of the reversed shape holding the transposed values, then .t()
+      var tv = [Double](repeating: 0, count: values.count)
+      for i in 0..<shape[0] {
+        for j in 0..<shape[1] { tv[j * shape[0] + i] = values[i * shape[1] + j] }
+      }
+      return makeTensor([shape[1], shape[0]], tv, dtype).t().detach()
+    }
+    return makeTensor(shape, values, dtype)
+  }
+
+  static func makeTensor(_ shape: [Int], _ values: [Double], _ dtype: DType) -> Tensor {
+    switch dtype {
+    case .float64: return Tensor(shape: shape, scalars: values)
+    case .float32: return Tensor(shape: shape, scalars: values.map { Float($0) })
+    case .int64: return Tensor(shape: shape, scalars: values.map { Int64($0) })
+    case .bool: return Tensor(shape: shape, scalars: values.map { $0 != 0 })
+    }
+  }
+
+  func intArg(_ key: String) -> Int? { (kwargs[key] as? NSNumber)?.intValue }
+  func doubleArg(_ key: String) -> Double? { (kwargs[key] as? NSNumber)?.doubleValue }
+  func dimsArg() -> [Int]? {
+    if let list = kwargs["dim"] as? [NSNumber] { return list.map(\.intValue) }
+    return intArg("dim").map { [$0] }
+  }
+  var keepdim: Bool { kwargs["keepdim"] as? Bool ?? false }
+
+  enum Arg {
+    case tensor(Tensor)
+    case scalar(Double)
+    var t: Tensor {
+      guard case .tensor(let t) = self else { fatalError("expected a tensor argument") }
+      return t
+    }
+  }
+
+  /// Runs the op on Ember; returns its outputs.
+  func run(_ a: [Arg]) -> [Tensor] {
+    func unary(_ f: (Tensor) -> Tensor) -> [Tensor] { [f(a[0].t)] }
+    func binary(_ tt: (Tensor, Tensor) -> Tensor, _ ts: (Tensor, Double) -> Tensor) -> [Tensor] {
+      switch (a[0], a[1]) {
+      case (.tensor(let x), .tensor(let y)): return [tt(x, y)]
+      case (.tensor(let x), .scalar(let s)): return [ts(x, s)]
+      default: fatalError("unsupported argument kinds for \(op)")
+      }
+    }
+    switch op {
+    case "neg": return unary { -$0 }
+    case "exp": return unary { $0.exp() }
+    case "log": return unary { $0.log() }
+    case "sin": return unary { $0.sin() }
+    case "cos": return unary { $0.cos() }
+    case "tanh": return unary { $0.tanh() }
+    case "sigmoid": return unary { $0.sigmoid() }
+    case "square": return unary { $0.square() }
+    case "sqrt": return unary { $0.sqrt() }
+    case "rsqrt": return unary { $0.rsqrt() }
+    case "reciprocal": return unary { $0.reciprocal() }
+    case "relu": return unary { $0.relu() }
+    case "abs": return unary { $0.abs() }
+    case "gelu": return unary { $0.gelu() }
+    case "silu": return unary { $0.silu() }
+    case "softplus": return unary { $0.softplus() }
+    case "elu": return unary { $0.elu() }
+    case "leaky_relu":
+      return unary { $0.leakyRelu(negativeSlope: doubleArg("negative_slope") ?? 0.01) }
+    case "clamp": return unary { $0.clamp(min: doubleArg("min"), max: doubleArg("max")) }
+    case "add": return binary({ $0 + $1 }, { $0 + $1 })
+    case "sub": return binary({ $0 - $1 }, { $0 - $1 })
+    case "mul": return binary({ $0 * $1 }, { $0 * $1 })
+    case "div": return binary({ $0 / $1 }, { $0 / $1 })
+    case "maximum":
+      return binary({ $0.maximum($1) }, { x, s in x.maximum(Tensor.full([], s, dtype: x.dtype)) })
+    case "minimum":
+      return binary({ $0.minimum($1) }, { x, s in x.minimum(Tensor.full([], s, dtype: x.dtype)) })
+    case "pow":
+      switch (a[0], a[1]) {
+      case (.tensor(let x), .tensor(let y)): return [x ** y]
+      case (.tensor(let x), .scalar(let s)): return [x ** s]
+      case (.scalar(let s), .tensor(let y)): return [s ** y]
+      default: fatalError("pow: unsupported arguments")
+      }
+    case "sum":
+      return unary { x in dimsArg().map { x.sum(dims: $0, keepdim: keepdim) } ?? x.sum() }
+    case "mean":
+      return unary { x in dimsArg().map { x.mean(dims: $0, keepdim: keepdim) } ?? x.mean() }
+    case "amax": return unary { $0.amax(dims: dimsArg() ?? [], keepdim: keepdim) }
+    case "max":
+      if let d = intArg("dim") {
+        let r = a[0].t.max(dim: d, keepdim: keepdim)
+        return [r.values, r.indices]
+      }
+      return unary { $0.max() }
+    case "min":
+      if let d = intArg("dim") {
+        let r = a[0].t.min(dim: d, keepdim: keepdim)
+        return [r.values, r.indices]
+      }
+      return unary { $0.min() }
+    case "prod":
+      return unary { x in intArg("dim").map { x.prod(dim: $0, keepdim: keepdim) } ?? x.prod() }
+    case "var":
+      return unary {
+        $0.variance(dims: dimsArg(), correction: doubleArg("correction") ?? 1, keepdim: keepdim)
+      }
+    case "std":
+      return unary {
+        $0.std(dims: dimsArg(), correction: doubleArg("correction") ?? 1, keepdim: keepdim)
+      }
+    case "logsumexp": return unary { $0.logsumexp(dims: dimsArg() ?? [], keepdim: keepdim) }
+    case "norm": return unary { $0.norm() }
+    case "matmul": return [a[0].t.matmul(a[1].t)]
+    case "reshape": return unary { $0.reshape((kwargs["shape"] as! [NSNumber]).map(\.intValue)) }
+    case "permute": return unary { $0.permute((kwargs["dims"] as! [NSNumber]).map(\.intValue)) }
+    case "transpose": return unary { $0.transpose(intArg("dim0")!, intArg("dim1")!) }
+    case "expand": return unary { $0.expand((kwargs["size"] as! [NSNumber]).map(\.intValue)) }
+    case "squeeze": return unary { $0.squeeze(intArg("dim")) }
+    case "unsqueeze": return unary { $0.unsqueeze(intArg("dim")!) }
+    case "flatten":
+      return unary {
+        $0.flatten(startDim: intArg("start_dim") ?? 0, endDim: intArg("end_dim") ?? -1)
+      }
+    case "cat": return [Tensor.cat(a.map(\.t), dim: intArg("dim") ?? 0)]
+    case "stack": return [Tensor.stack(a.map(\.t), dim: intArg("dim") ?? 0)]
+    case "narrow":
+      return unary { $0.narrow(intArg("dim")!, start: intArg("start")!, length: intArg("length")!) }
+    case "index_select": return [a[0].t.indexSelect(dim: intArg("dim")!, index: a[1].t)]
+    case "gather": return [a[0].t.gather(dim: intArg("dim")!, index: a[1].t)]
+    case "where": return [Tensor.where(a[0].t, a[1].t, a[2].t)]
+    case "softmax": return unary { $0.softmax(dim: intArg("dim")!) }
+    case "log_softmax": return unary { $0.logSoftmax(dim: intArg("dim")!) }
+    default: fatalError("conformance: no Ember mapping for op \(op)")
+    }
+  }
+
+  func compare(_ t: Tensor?, _ expected: [String: Any], _ what: String) -> String? {
+    let want = GoldenCase.tensor(expected)
+    guard let t else { return "\(what): missing" }
+    if t.shape != want.shape { return "\(what): shape \(t.shape) != \(want.shape)" }
+    if t.dtype != want.dtype { return "\(what): dtype \(t.dtype) != \(want.dtype)" }
+    for (i, (x, y)) in zip(t.toArray(), want.toArray()).enumerated() {
+      if !(abs(x - y) <= atol + rtol * abs(y)) && !(x.isNaN && y.isNaN) {
+        return "\(what): element \(i) is \(x), PyTorch gives \(y)"
+      }
+    }
+    return nil
+  }
+
+  /// Nil when every output, gradient and second-order gradient matches.
+  func check() throws -> String? {
+    let args: [Arg] = inputs.map { d in
+      if let s = d["scalar"] as? NSNumber { return .scalar(s.doubleValue) }
+      let t = GoldenCase.tensor(d)
+      if d["requires_grad"] as? Bool == true { try! t.setRequiresGrad() }
+      return .tensor(t)
+    }
+    let outs = run(args)
+    for (i, o) in outputs.enumerated() {
+      if let p = compare(i < outs.count ? outs[i] : nil, o, "output \(i)") { return p }
+    }
+    guard let gradOutput, let grads else { return nil }
+    var leaves: [(Int, Tensor)] = []
+    for (i, a) in args.enumerated() {
+      if case .tensor(let t) = a, t.requiresGrad { leaves.append((i, t)) }
+    }
+    let gs = try grad(
+      of: [outs[0]], withRespectTo: leaves.map(\.1), gradOutputs: [GoldenCase.tensor(gradOutput)],
+      createGraph: secondOrder != nil, allowUnused: true)
+    for (k, (i, t)) in leaves.enumerated() {
+      guard let expected = grads[i] as? [String: Any] else { continue }
+      if let p = compare(gs[k] ?? Tensor.zeros(like: t), expected, "grad \(i)") { return p }
+    }
+    if let so = secondOrder {
+      let vs = so["v"] as! [Any]
+      let hs = so["grads"] as! [Any]
+      var total: Tensor? = nil
+      for (k, (i, _)) in leaves.enumerated() {
+        guard let g = gs[k], g.requiresGrad, let v = vs[i] as? [String: Any] else { continue }
+        let term = (g * GoldenCase.tensor(v)).sum()
+        total = total.map { $0 + term } ?? term
+      }
+      if let total {
+        let h = try grad(of: [total], withRespectTo: leaves.map(\.1), allowUnused: true)
+        for (k, (i, t)) in leaves.enumerated() {
+          guard let expected = hs[i] as? [String: Any] else { continue }
+          if let p = compare(h[k] ?? Tensor.zeros(like: t), expected, "second-order grad \(i)") {
+            return p
+          }
+        }
+      }
+    }
+    return nil
+  }
+}
