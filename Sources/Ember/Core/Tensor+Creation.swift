@@ -4,6 +4,12 @@ public protocol TensorLiteral {
   static var inferredDType: DType { get }
   /// Appends this value's scalars (row-major) and records its shape at `depth`.
   func collectScalars(into values: inout [Double], shape: inout [Int], depth: Int)
+  /// Appends integer scalars exactly (Int and Int64 elements only; others append nothing).
+  func collectIntegers(into values: inout [Int64])
+}
+
+extension TensorLiteral {
+  public func collectIntegers(into values: inout [Int64]) {}
 }
 
 extension Double: TensorLiteral {
@@ -25,6 +31,7 @@ extension Int: TensorLiteral {
   public func collectScalars(into values: inout [Double], shape: inout [Int], depth: Int) {
     values.append(Double(self))
   }
+  public func collectIntegers(into values: inout [Int64]) { values.append(Int64(self)) }
 }
 
 extension Int64: TensorLiteral {
@@ -32,6 +39,7 @@ extension Int64: TensorLiteral {
   public func collectScalars(into values: inout [Double], shape: inout [Int], depth: Int) {
     values.append(Double(self))
   }
+  public func collectIntegers(into values: inout [Int64]) { values.append(self) }
 }
 
 extension Bool: TensorLiteral {
@@ -54,6 +62,9 @@ extension Array: TensorLiteral where Element: TensorLiteral {
     }
     for e in self { e.collectScalars(into: &values, shape: &shape, depth: depth + 1) }
   }
+  public func collectIntegers(into values: inout [Int64]) {
+    for e in self { e.collectIntegers(into: &values) }
+  }
 }
 
 extension Tensor {
@@ -65,7 +76,15 @@ extension Tensor {
     var values: [Double] = []
     var shape: [Int] = []
     data.collectScalars(into: &values, shape: &shape, depth: 0)
-    self.init(shape: shape, doubles: values, dtype: dtype ?? L.inferredDType)
+    let dt = dtype ?? L.inferredDType
+    self.init(shape: shape, doubles: values, dtype: dt)
+    if dt == .int64 && L.inferredDType == .int64 {
+      // integers above 2^53 do not survive the trip through Double: copy them exactly
+      var ints: [Int64] = []
+      data.collectIntegers(into: &ints)
+      let p = basePointer(Int64.self)
+      for (i, v) in ints.enumerated() { p[i] = v }
+    }
   }
 
   /// A leaf tensor holding `data` that requires grad when `requiresGrad` is true.
@@ -144,24 +163,26 @@ extension Tensor {
   }
 
   /// Values from `start` up to (not including) `end` in steps of `step` (`torch.arange`).
-  /// Integer arguments give int64, as in PyTorch, unless `dtype` says otherwise.
-  public static func arange(
-    _ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType? = nil
-  )
+  /// Floating-point bounds give float32 unless `dtype` says otherwise.
+  public static func arange(_ start: Double, _ end: Double, step: Double = 1, dtype: DType = .defaultFloat)
     -> Tensor
   {
     precondition(step != 0, "arange: step must be nonzero")
     precondition(
       (end - start) / step >= 0, "arange: upper bound and larger bound inconsistent with step sign")
     let n = Int(((end - start) / step).rounded(.up))
-    let isInt = start == start.rounded() && end == end.rounded() && step == step.rounded()
-    let dt = dtype ?? (isInt ? .int64 : .defaultFloat)
-    return Tensor(shape: [n], doubles: (0..<n).map { start + Double($0) * step }, dtype: dt)
+    return Tensor(shape: [n], doubles: (0..<n).map { start + Double($0) * step }, dtype: dtype)
+  }
+
+  /// Integers from `start` up to (not including) `end` in steps of `step`; int64 unless `dtype`
+  /// says otherwise (`torch.arange` with integer arguments).
+  public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64) -> Tensor {
+    arange(Double(start), Double(end), step: Double(step), dtype: dtype)
   }
 
   /// `arange(0, end)`.
   public static func arange(_ end: Int, dtype: DType = .int64) -> Tensor {
-    arange(0, Double(end), dtype: dtype)
+    arange(0, end, dtype: dtype)
   }
 
   /// `steps` values evenly spaced from `start` to `end` inclusive (`torch.linspace`).

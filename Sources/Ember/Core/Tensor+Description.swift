@@ -160,7 +160,7 @@ struct TensorTextLayout {
       indices = Array(0..<edgeItems) + [nil] + Array((n - edgeItems)..<n)
     }
     if dim == shape.count - 1 {
-      let items = indices.map { i in i.map { formatter.format(values[offset + $0]) } ?? "..." }
+      let items = indices.map { i in i.map { formatter.format(values[offset + $0]) } ?? " ..." }
       return "[" + wrap(items, indent: indent + 1) + "]"
     }
     let sep =
