@@ -238,10 +238,7 @@ private let activationGolden: [UnaryGoldenCase] = [
       ({ $0.elu() }, [0.2725317930340126, 0.8187307530779818, 0.0, 0.0]),
     ]
     for (op, expected) in cases {
-      let x = unaryLeaf(input, [4])
-      let g = try grad(of: op(x).sum(), withRespectTo: x, createGraph: true)
-      let g2 = try grad(of: g.sum(), withRespectTo: x)
-      expectTensor(g2, shape: [4], expected, rtol: 1e-12, atol: 1e-14)
+      try expectSecondDerivative(op, at: input, expected)
     }
   }
 
