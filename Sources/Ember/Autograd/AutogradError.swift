@@ -75,7 +75,7 @@ public enum AutogradError: Error, Equatable, CustomStringConvertible {
         + "Update it inside withNoGrad { }, or use an out-of-place op."
     case .nonFloatingRequiresGrad(let d):
       return
-        "Only Tensors of floating point and complex dtype can require gradients (got \(d)). "
+        "Only Tensors of floating point dtype can require gradients (got \(d)). "
         + "Convert first, e.g. x.to(.float32)."
     case .requiresGradOnNonLeaf:
       return

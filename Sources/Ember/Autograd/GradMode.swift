@@ -22,10 +22,11 @@ public func setGradEnabled(_ enabled: Bool) {
   GradMode.isEnabled = enabled
 }
 
-/// Runs `body` with history recording set to `enabled`, restoring the previous mode afterwards
-/// (`with torch.set_grad_enabled(enabled):`).
+/// Runs `body` with history recording set to `enabled` (on by default, even inside `withNoGrad`),
+/// restoring the previous mode afterwards (`with torch.set_grad_enabled(enabled):`, and
+/// `with torch.enable_grad():` as `withGradEnabled { }`).
 @discardableResult
-public func withGradEnabled<R>(_ enabled: Bool, _ body: () throws -> R) rethrows -> R {
+public func withGradEnabled<R>(_ enabled: Bool = true, _ body: () throws -> R) rethrows -> R {
   let previous = ember_grad_enabled_get()
   ember_grad_enabled_set(enabled ? 1 : 0)
   defer { ember_grad_enabled_set(previous) }
@@ -40,12 +41,6 @@ public func withGradEnabled<R>(_ enabled: Bool, _ body: () throws -> R) rethrows
 @discardableResult
 public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
   try withGradEnabled(false, body)
-}
-
-/// Runs `body` with history recording on, even inside `withNoGrad` (`with torch.enable_grad():`).
-@discardableResult
-public func withEnableGrad<R>(_ body: () throws -> R) rethrows -> R {
-  try withGradEnabled(true, body)
 }
 
 /// Async variant: the mode follows the task across suspension points.

@@ -77,7 +77,8 @@ extension Tensor {
     fn.retainedGradTensors.append((outputNr, WeakTensor(self)))
   }
 
-  /// Whether ``retainGrad()`` is in effect (always true for leaves that require grad).
+  /// Whether ``retainGrad()`` was called on this non-leaf (false for leaves, as PyTorch's
+  /// `retains_grad`).
   public var retainsGrad: Bool { retainsGradFlag }
 
   /// Registers a hook called with this tensor's gradient during backward; returning a tensor

@@ -118,7 +118,8 @@ extension Tensor {
   public func copy(from source: Tensor) throws -> Tensor {
     precondition(
       Shape.broadcast(shape, source.shape, op: "copy") == shape,
-      "copy: the source of shape \(source.shape) cannot be broadcast to the destination shape \(shape)")
+      "copy: the source of shape \(source.shape) cannot be broadcast to the destination shape \(shape)"
+    )
     let targetShape = shape
     let targetDType = dtype
     return try inPlace(

@@ -87,7 +87,7 @@ private func recomputeAndBackward(
   let recomputed: [Tensor]
   do {
     defer { for ((g, _), state) in zip(rng, current) { g.state = state } }
-    recomputed = try withEnableGrad { try function(stand) }
+    recomputed = try withGradEnabled { try function(stand) }
   }
   precondition(
     recomputed.count == outputCount,

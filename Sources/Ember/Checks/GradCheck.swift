@@ -121,7 +121,7 @@ public func gradgradcheck(
   let diffIndices = inputs.indices.filter { inputs[$0].requiresGrad }
   return try gradcheck(
     { all in
-      try withEnableGrad {
+      try withGradEnabled {
         let xs = Array(all.dropLast())
         let y = try function(xs)
         let gs = try grad(

@@ -367,7 +367,9 @@ extension Tensor {
 
   @discardableResult
   public func divInPlace(_ other: Tensor) throws -> Tensor {
-    precondition(dtype.isFloatingPoint, "div_: result type Float can't be cast to \(dtype)")
+    precondition(
+      dtype.isFloatingPoint,
+      "div_: result type float32 can't be cast to the desired output type \(dtype)")
     return try inPlace(
       others: [other], savesSelf: other.requiresGrad,
       direct: { Kernel.copy(self / other, into: self) },

@@ -323,4 +323,18 @@ extension Tensor {
     return out
   }
 
+  /// Variance over one dim (`var(dim, correction, keepdim)`).
+  public func variance(dim: Int, correction: Double = 1, keepdim: Bool = false) -> Tensor {
+    variance(dims: [dim], correction: correction, keepdim: keepdim)
+  }
+
+  /// Standard deviation over one dim (`std(dim, correction, keepdim)`).
+  public func std(dim: Int, correction: Double = 1, keepdim: Bool = false) -> Tensor {
+    std(dims: [dim], correction: correction, keepdim: keepdim)
+  }
+
+  /// p-norm over one dim (`norm(p, dim, keepdim)`).
+  public func norm(p: Double = 2, dim: Int, keepdim: Bool = false) -> Tensor {
+    norm(p: p, dims: [dim], keepdim: keepdim)
+  }
 }

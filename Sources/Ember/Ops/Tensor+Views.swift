@@ -156,8 +156,13 @@ extension Tensor {
     return out
   }
 
-  /// The transpose of a matrix, as a property (`.T` / `mT` for 2-D).
-  public var T: Tensor { rank < 2 ? t() : permute(Array((0..<rank).reversed())) }
+  /// The last two dims swapped (`mT`): the transpose of each matrix in a batch.
+  public var mT: Tensor {
+    precondition(
+      rank >= 2,
+      "mT: tensor.mT is only supported on matrices or batches of matrices. Got \(rank)-D tensor.")
+    return transpose(-2, -1)
+  }
 
   /// Reorders dimensions (`permute`).
   public func permute(_ dims: [Int]) -> Tensor {

@@ -118,7 +118,7 @@ import Testing
     let x = try Tensor(2.0, requiresGrad: true)
     let f: (Tensor) throws -> Tensor = noGrad { (t: Tensor) in t * 2 }
     #expect(try !f(x).requiresGrad)
-    #expect(withEnableGrad { withNoGrad { withEnableGrad { (x * 2).requiresGrad } } })
+    #expect(withGradEnabled { withNoGrad { withGradEnabled { (x * 2).requiresGrad } } })
   }
 
   @Test func gradModeIsPerThread() async throws {
