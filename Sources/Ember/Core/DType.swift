@@ -111,16 +111,16 @@ extension Double: FloatScalar {
   @inlinable public var doubleValue: Double { self }
   @inlinable public init(fromDouble value: Double) { self = value }
   public static var one: Double { 1 }
-  @inlinable public static func exp(_ x: Double) -> Double { libm_exp(x) }
-  @inlinable public static func log(_ x: Double) -> Double { libm_log(x) }
-  @inlinable public static func log1p(_ x: Double) -> Double { libm_log1p(x) }
-  @inlinable public static func expm1(_ x: Double) -> Double { libm_expm1(x) }
-  @inlinable public static func sin(_ x: Double) -> Double { libm_sin(x) }
-  @inlinable public static func cos(_ x: Double) -> Double { libm_cos(x) }
-  @inlinable public static func tan(_ x: Double) -> Double { libm_tan(x) }
-  @inlinable public static func tanh(_ x: Double) -> Double { libm_tanh(x) }
-  @inlinable public static func erf(_ x: Double) -> Double { libm_erf(x) }
-  @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { libm_pow(x, y) }
+  @inlinable public static func exp(_ x: Double) -> Double { libmExp(x) }
+  @inlinable public static func log(_ x: Double) -> Double { libmLog(x) }
+  @inlinable public static func log1p(_ x: Double) -> Double { libmLog1p(x) }
+  @inlinable public static func expm1(_ x: Double) -> Double { libmExpm1(x) }
+  @inlinable public static func sin(_ x: Double) -> Double { libmSin(x) }
+  @inlinable public static func cos(_ x: Double) -> Double { libmCos(x) }
+  @inlinable public static func tan(_ x: Double) -> Double { libmTan(x) }
+  @inlinable public static func tanh(_ x: Double) -> Double { libmTanh(x) }
+  @inlinable public static func erf(_ x: Double) -> Double { libmErf(x) }
+  @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
   @inlinable public static func sqrtValue(_ x: Double) -> Double { x.squareRoot() }
 }
 
@@ -143,13 +143,13 @@ extension Bool: TensorScalar {
 
 // Free-function wrappers so the static requirements above can call the C library's double functions
 // without recursing into themselves.
-@usableFromInline func libm_exp(_ x: Double) -> Double { exp(x) }
-@usableFromInline func libm_log(_ x: Double) -> Double { log(x) }
-@usableFromInline func libm_log1p(_ x: Double) -> Double { log1p(x) }
-@usableFromInline func libm_expm1(_ x: Double) -> Double { expm1(x) }
-@usableFromInline func libm_sin(_ x: Double) -> Double { sin(x) }
-@usableFromInline func libm_cos(_ x: Double) -> Double { cos(x) }
-@usableFromInline func libm_tan(_ x: Double) -> Double { tan(x) }
-@usableFromInline func libm_tanh(_ x: Double) -> Double { tanh(x) }
-@usableFromInline func libm_erf(_ x: Double) -> Double { erf(x) }
-@usableFromInline func libm_pow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
+@usableFromInline func libmExp(_ x: Double) -> Double { exp(x) }
+@usableFromInline func libmLog(_ x: Double) -> Double { log(x) }
+@usableFromInline func libmLog1p(_ x: Double) -> Double { log1p(x) }
+@usableFromInline func libmExpm1(_ x: Double) -> Double { expm1(x) }
+@usableFromInline func libmSin(_ x: Double) -> Double { sin(x) }
+@usableFromInline func libmCos(_ x: Double) -> Double { cos(x) }
+@usableFromInline func libmTan(_ x: Double) -> Double { tan(x) }
+@usableFromInline func libmTanh(_ x: Double) -> Double { tanh(x) }
+@usableFromInline func libmErf(_ x: Double) -> Double { erf(x) }
+@usableFromInline func libmPow(_ x: Double, _ y: Double) -> Double { pow(x, y) }

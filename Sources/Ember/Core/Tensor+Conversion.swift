@@ -12,7 +12,8 @@ extension Tensor {
   /// The value of a one-element tensor as a Swift scalar type.
   public func item<T: TensorScalar>(as: T.Type) -> T {
     if T.self == Int64.self && dtype == .int64 {
-      precondition(count == 1, "item: a Tensor with \(count) elements cannot be converted to Scalar")
+      precondition(
+        count == 1, "item: a Tensor with \(count) elements cannot be converted to Scalar")
       return storage.pointer(T.self)[storageOffset]
     }
     return T(fromDouble: item())

@@ -164,7 +164,9 @@ extension Tensor {
 
   /// Values from `start` up to (not including) `end` in steps of `step` (`torch.arange`).
   /// Floating-point bounds give float32 unless `dtype` says otherwise.
-  public static func arange(_ start: Double, _ end: Double, step: Double = 1, dtype: DType = .defaultFloat)
+  public static func arange(
+    _ start: Double, _ end: Double, step: Double = 1, dtype: DType = .defaultFloat
+  )
     -> Tensor
   {
     precondition(step != 0, "arange: step must be nonzero")
@@ -176,7 +178,9 @@ extension Tensor {
 
   /// Integers from `start` up to (not including) `end` in steps of `step`; int64 unless `dtype`
   /// says otherwise (`torch.arange` with integer arguments).
-  public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64) -> Tensor {
+  public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64)
+    -> Tensor
+  {
     arange(Double(start), Double(end), step: Double(step), dtype: dtype)
   }
 
