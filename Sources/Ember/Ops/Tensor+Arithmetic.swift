@@ -454,5 +454,5 @@ extension Double {
 
 /// Math on Swift doubles without importing Foundation.
 enum Foundationless {
-  static func log(_ x: Double) -> Double { libm_log(x) }
+  static func log(_ x: Double) -> Double { libmLog(x) }
 }
