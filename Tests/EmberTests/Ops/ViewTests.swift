@@ -1,0 +1,109 @@
+import Ember
+import Testing
+
+@Suite struct ViewTests {
+  @Test func viewsShareStorage() throws {
+    let x = Tensor.arange(0.0, 6.0).reshape(2, 3)
+    #expect(x.transpose(0, 1).storage === x.storage)
+    #expect(x.permute(1, 0).isContiguous == false)
+    #expect(x.unsqueeze(0).shape == [1, 2, 3])
+    #expect(x.unsqueeze(0).squeeze(0).shape == [2, 3])
+    #expect(x.expand(4, 2, 3).strides == [0, 3, 1])
+    #expect(x.narrow(1, start: 1, length: 2).toArray() == [1, 2, 4, 5])
+    #expect(x.slice(1, start: 0, end: 3, step: 2).toArray() == [0, 2, 3, 5])
+    #expect(x.select(1, -1).toArray() == [2, 5])
+    #expect(x.flatten().shape == [6])
+    #expect(x.t().reshape(6).toArray() == [0, 3, 1, 4, 2, 5])
+    #expect(x.reshape(3, -1).shape == [3, 2])
+    #expect(x.mT.shape == [3, 2])
+  }
+
+  @Test func viewGradients() throws {
+    let a = leaf64([2, 3, 4], seed: 3)
+    let checks: [([Tensor]) -> Tensor] = [
+      { $0[0].reshape(4, -1) * 2 },
+      { $0[0].transpose(0, 2) * $0[0].transpose(0, 2) },
+      { $0[0].permute(2, 0, 1).exp() },
+      { $0[0].select(1, 2) ** 2 },
+      { $0[0].narrow(2, start: 1, length: 2) * 3 },
+      { $0[0].slice(2, start: 0, end: 4, step: 2).exp() },
+      { $0[0].unsqueeze(1).squeeze(1) ** 3 },
+      { $0[0].flatten(startDim: 1) * 2 },
+      { $0[0].sum(dims: [1], keepdim: true).expand(2, 3, 4) ** 2 },
+      { $0[0].permute(1, 0, 2).reshape(3, 8) ** 2 },
+    ]
+    for f in checks {
+      #expect(try gradcheck(f, inputs: [a]))
+      #expect(try gradgradcheck(f, inputs: [a]))
+    }
+  }
+
+  @Test func inPlaceThroughViewReachesBase() throws {
+    let m = try Tensor([2.0, 3.0], dtype: .float64, requiresGrad: true)
+    let n = Tensor.zeros([2], dtype: .float64)
+    try n.select(0, 0).copy(from: m.select(0, 0) ** 2)
+    try n.select(0, 1).copy(from: m.select(0, 1) ** 3)
+    #expect(n.gradFn?.name == "CopySlices")
+    try (n * Tensor([1.0, 2.0], dtype: .float64)).sum().backward()
+    expectTensor(m.grad, shape: [2], [4, 54])
+    // gradcheck through a base modified via a view
+    let x = leaf64([3, 4], seed: 5)
+    #expect(
+      try gradcheck(
+        { xs in
+          let base = xs[0] * 1
+          try! base.select(0, 1).mulInPlace(xs[0].select(0, 2))
+          return base.exp()
+        }, inputs: [x]))
+  }
+
+  @Test func inPlaceOnViewOfLeafThrows() throws {
+    let x = try Tensor([1.0, 2.0], requiresGrad: true)
+    #expect(throws: AutogradError.inPlaceOnViewOfLeaf) { try x.select(0, 0).fill(3) }
+  }
+
+  @Test func reshapeOfNonContiguousCopies() throws {
+    let x = try Tensor([[1.0, 2.0], [3.0, 4.0]], requiresGrad: true)
+    let y = x.t().reshape(4)
+    #expect(y.gradFn?.name == "UnsafeViewBackward0")
+    #expect(y.toArray() == [1, 3, 2, 4])
+    try (y * Tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    expectTensor(x.grad, shape: [2, 2], [1, 3, 2, 4])
+  }
+
+  @Test func badViewStops() async {
+    await #expect(processExitsWith: .failure) {
+      _ = Tensor.zeros([2, 3]).t().view(6)
+    }
+  }
+}
+
+@Suite struct ComparisonTests {
+  @Test func comparisonsGiveBool() {
+    let a = Tensor([1.0, 2.0, 3.0])
+    let b = Tensor([3.0, 2.0, 1.0])
+    #expect((a .< b).scalars(as: Bool.self) == [true, false, false])
+    #expect((a .== b).scalars(as: Bool.self) == [false, true, false])
+    #expect((a .>= 2).scalars(as: Bool.self) == [false, true, true])
+    #expect((a .!= 2).logicalAnd(b .> 1).scalars(as: Bool.self) == [true, false, false])
+    #expect(
+      Tensor([Double.nan, 1, .infinity]).isNaN().scalars(as: Bool.self) == [true, false, false])
+    #expect(
+      Tensor([Double.nan, 1, .infinity]).isInfinite().scalars(as: Bool.self) == [
+        false, false, true,
+      ])
+  }
+
+  @Test func whereAndMaskedFillGradients() throws {
+    let c = Tensor([[true, false, true], [false, true, false]])
+    let x = leaf64([2, 3], seed: 7)
+    let y = leaf64([1, 3], seed: 8)
+    #expect(try gradcheck({ Tensor.where(c, $0[0], $0[1]) * $0[0] }, inputs: [x, y]))
+    #expect(try gradgradcheck({ Tensor.where(c, $0[0] ** 2, $0[1].exp()) }, inputs: [x, y]))
+    let z = try Tensor([1.0, -2.0, 3.0], requiresGrad: true)
+    let w = z.maskedFill(z .< 0, 0)
+    #expect(w.toArray() == [1, 0, 3])
+    try w.sum().backward()
+    #expect(z.grad!.toArray() == [1, 0, 1])
+  }
+}
