@@ -7,6 +7,7 @@ let package = Package(
     .library(name: "Ember", targets: ["Ember"]),
     .executable(name: "ember-tutorials", targets: ["EmberTutorials"]),
     .executable(name: "ember-graph", targets: ["EmberGraph"]),
+    .executable(name: "ember-bench", targets: ["EmberBench"]),
   ],
   targets: [
     // C SIMD microkernels (function multiversioning picks AVX-512/AVX2 at run time) and the
@@ -19,6 +20,7 @@ let package = Package(
     ),
     .executableTarget(name: "EmberTutorials", dependencies: ["Ember"], path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
+    .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/EmberBench"),
     .testTarget(
       name: "EmberTests",
       dependencies: ["Ember"],

@@ -23,6 +23,12 @@ public func withDetectAnomaly<R>(_ body: () throws -> R) rethrows -> R {
 
 /// The backward engine: counts each node's dependencies, then runs nodes as their gradients
 /// become complete, summing gradients that arrive at the same input. Iterative throughout.
+///
+/// Each run numbers the nodes it discovers (0, 1, ...) and keeps all per-node state (dependency
+/// counts, gradient slots, edges) in flat arrays indexed by that number, so the hot loop does no
+/// hashing; node-to-number lookups happen once per edge during discovery, by a linear scan for
+/// small graphs and a dictionary for large ones. Nested runs (a backward inside a backward) keep
+/// their own tables.
 enum Engine {
   /// Runs backward from `roots` (edges of the outputs) seeded with `rootGrads`.
   ///
@@ -31,168 +37,263 @@ enum Engine {
   static func run(
     roots: [Edge], rootGrads: [Tensor], keepGraph: Bool, createGraph: Bool, inputs: [Edge]?
   ) throws -> [Tensor?] {
-    typealias ID = ObjectIdentifier
-    // 1. Discover the graph and count dependencies.
-    var dependencies: [ID: Int] = [:]
-    var order: [Node] = []  // discovery order (each node once)
-    var seen = Set<ID>()
-    var stack: [Node] = []
+    // 1. Discover the graph: number the nodes, record their edges and count dependencies.
+    var g = GraphTables()
+    var stack: [Int] = []
+    stack.reserveCapacity(8)
     for r in roots {
-      if let n = r.node, seen.insert(ID(n)).inserted {
-        stack.append(n)
+      if let n = r.node, g.index(of: n) == nil { stack.append(g.insert(n)) }
+    }
+    while let i = stack.popLast() {
+      let nextEdges = g.info[i].node.nextEdges
+      g.info[i].edgeStart = g.edges.count
+      for e in nextEdges {
+        guard let child = e.node else {
+          g.edges.append((-1, e.inputNr))
+          continue
+        }
+        var c = g.index(of: child) ?? -1
+        if c < 0 {
+          c = g.insert(child)
+          stack.append(c)
+        }
+        g.info[c].dependencies += 1
+        g.edges.append((c, e.inputNr))
+      }
+      g.info[i].edgeEnd = g.edges.count
+    }
+    let count = g.info.count
+
+    // Gradient slots: one per output of each node (more if an edge names a higher input slot).
+    for i in 0..<count { g.info[i].slotCount = g.info[i].node.outputs.count }
+    for e in g.edges where e.child >= 0 {
+      g.info[e.child].slotCount = max(g.info[e.child].slotCount, e.slot + 1)
+    }
+    for r in roots {
+      if let n = r.node, let i = g.index(of: n) {
+        g.info[i].slotCount = max(g.info[i].slotCount, r.inputNr + 1)
       }
     }
-    while let n = stack.popLast() {
-      order.append(n)
-      for e in n.nextEdges {
-        guard let child = e.node else { continue }
-        let id = ID(child)
-        dependencies[id, default: 0] += 1
-        if seen.insert(id).inserted { stack.append(child) }
-      }
+    var totalSlots = 0
+    for i in 0..<count {
+      g.info[i].slotStart = totalSlots
+      totalSlots += g.info[i].slotCount
     }
+    var buffers = [Tensor?](repeating: nil, count: totalSlots)
 
     // 2. For autograd.grad: where to capture, and which nodes lead there.
-    var captures: [ID: [(slot: Int, index: Int)]] = [:]
-    var needed: Set<ID>? = nil
+    var captures: [[(slot: Int, index: Int)]] = []
+    var needed: [Bool]? = nil
     if let inputs {
-      for (i, e) in inputs.enumerated() {
-        if let n = e.node { captures[ID(n), default: []].append((e.inputNr, i)) }
+      captures = Array(repeating: [], count: count)
+      for (k, e) in inputs.enumerated() {
+        if let n = e.node, let i = g.index(of: n) { captures[i].append((e.inputNr, k)) }
       }
-      needed = neededNodes(order: order, dependencies: dependencies, captures: captures)
+      needed = neededNodes(g, captures: captures)
     }
 
     // 3. Seed the roots.
-    var buffers: [ID: [Tensor?]] = [:]
-    for (r, g) in zip(roots, rootGrads) {
-      guard let n = r.node else { continue }
-      accumulate(g, into: &buffers, node: n, slot: r.inputNr)
+    for (r, grad) in zip(roots, rootGrads) {
+      guard let n = r.node, let i = g.index(of: n) else { continue }
+      accumulate(grad, into: &buffers, at: g.info[i].slotStart + r.inputNr)
     }
 
     // 4. Run nodes as they become ready (latest-created first among ready ones, as PyTorch).
-    var ready: [Node] = []
-    for n in order where dependencies[ID(n), default: 0] == 0 { insertReady(n, &ready) }
+    var ready: [Int] = []
+    ready.reserveCapacity(min(count, 64))
+    for i in 0..<count where g.info[i].dependencies == 0 { insertReady(i, &ready, g.info) }
     var captured = [Tensor?](repeating: nil, count: inputs?.count ?? 0)
+    let capturing = inputs != nil
 
     try withGradEnabled(createGraph) {
-      while let node = ready.popLast() {
-        let id = ID(node)
-        let incoming = buffers.removeValue(forKey: id) ?? []
-        let hasGrad = incoming.contains { $0 != nil }
+      while let i = ready.popLast() {
+        let node = g.info[i].node
+        let lo = g.info[i].slotStart
+        let hi = lo + g.info[i].slotCount
+        let edgeStart = g.info[i].edgeStart
+        let edgeEnd = g.info[i].edgeEnd
+        var lastGrad = -1
+        for s in lo..<hi where buffers[s] != nil { lastGrad = s }
         var outputs: [Tensor?] = []
-        if hasGrad {
-          var grads = materialize(incoming, node)
-          for (slot, hook) in node.preHooks {
-            if let replaced = hook(grads[slot]) { grads[slot] = replaced }
-          }
-          for (slot, weak) in node.retainedGradTensors {
-            weak.value?.accumulateGrad(grads[slot])
-          }
-          if let list = captures[id] {
-            for (slot, index) in list {
-              captured[index] = captured[index].map { $0 + grads[slot] } ?? grads[slot]
+        if lastGrad >= 0 {
+          var grads = materialize(buffers, lo..<(lastGrad + 1), node)
+          for s in lo..<hi { buffers[s] = nil }
+          let preHooks = node.preHooks
+          if !preHooks.isEmpty {
+            for (slot, hook) in preHooks {
+              if let replaced = hook(grads[slot]) { grads[slot] = replaced }
             }
           }
-          let leadsToCapture =
-            needed.map { set in
-              node.nextEdges.contains { e in e.node.map { set.contains(ID($0)) } ?? false }
-            } ?? true
-          let skip = (inputs != nil && node is AccumulateGrad) || !leadsToCapture
+          let retained = node.retainedGradTensors
+          if !retained.isEmpty {
+            for (slot, weak) in retained { weak.value?.accumulateGrad(grads[slot]) }
+          }
+          var leadsToCapture = true
+          if capturing {
+            for (slot, index) in captures[i] {
+              captured[index] = captured[index].map { $0 + grads[slot] } ?? grads[slot]
+            }
+            if let needed {
+              leadsToCapture = false
+              for k in edgeStart..<edgeEnd where g.edges[k].child >= 0 && needed[g.edges[k].child] {
+                leadsToCapture = true
+                break
+              }
+            }
+          }
+          let skip = (capturing && node is AccumulateGrad) || !leadsToCapture
           if !skip {
             outputs = try node.apply(grads)
             // only nodes that ran free what they saved (a skipped branch may run in a later pass)
             if !keepGraph { node.releaseSaved() }
             if AnomalyMode.isEnabled {
-              for (i, g) in outputs.enumerated() {
-                if let g, g.dtype.isFloatingPoint, g.containsNaN() {
-                  throw AutogradError.nanInGradient(function: node.name, index: i)
+              for (k, out) in outputs.enumerated() {
+                if let out, out.dtype.isFloatingPoint, out.containsNaN() {
+                  throw AutogradError.nanInGradient(function: node.name, index: k)
                 }
               }
             }
           }
         }
-        for (i, e) in node.nextEdges.enumerated() {
-          guard let child = e.node else { continue }
-          let cid = ID(child)
-          if i < outputs.count, let g = outputs[i] {
-            accumulate(g, into: &buffers, node: child, slot: e.inputNr)
+        for k in edgeStart..<edgeEnd {
+          let (c, slot) = g.edges[k]
+          guard c >= 0 else { continue }
+          let e = k - edgeStart
+          if e < outputs.count, let grad = outputs[e] {
+            accumulate(grad, into: &buffers, at: g.info[c].slotStart + slot)
           }
-          let remaining = dependencies[cid, default: 1] - 1
-          dependencies[cid] = remaining
-          if remaining == 0 { insertReady(child, &ready) }
+          g.info[c].dependencies -= 1
+          if g.info[c].dependencies == 0 { insertReady(c, &ready, g.info) }
         }
       }
     }
     return captured
   }
 
-  private static func accumulate(
-    _ g: Tensor, into buffers: inout [ObjectIdentifier: [Tensor?]], node: Node, slot: Int
-  ) {
-    let id = ObjectIdentifier(node)
-    var b = buffers.removeValue(forKey: id) ?? [Tensor?](repeating: nil, count: node.outputs.count)
-    if slot >= b.count { b += [Tensor?](repeating: nil, count: slot + 1 - b.count) }
-    if let existing = b[slot] {
-      b[slot] = existing + g
-    } else {
-      b[slot] = g
+  /// What a run knows about one node.
+  private struct NodeInfo {
+    let node: Node
+    let sequence: Int
+    var dependencies = 0
+    /// Its edges are `edges[edgeStart..<edgeEnd]`.
+    var edgeStart = 0
+    var edgeEnd = 0
+    /// Its gradient slots are `buffers[slotStart..<slotStart + slotCount]`.
+    var slotStart = 0
+    var slotCount = 0
+  }
+
+  /// The per-run tables: nodes by number, and their edges (flattened) as (child number or -1
+  /// for none, input slot of the child).
+  private struct GraphTables {
+    var info: [NodeInfo] = []
+    var edges: [(child: Int, slot: Int)] = []
+    /// Node numbers by identity, built once the graph outgrows a linear scan.
+    var lookup: [ObjectIdentifier: Int]? = nil
+
+    static let linearLimit = 16
+
+    init() {
+      info.reserveCapacity(8)
+      edges.reserveCapacity(16)
     }
-    buffers[id] = b
+
+    func index(of n: Node) -> Int? {
+      if let lookup { return lookup[ObjectIdentifier(n)] }
+      for i in 0..<info.count where info[i].node === n { return i }
+      return nil
+    }
+
+    mutating func insert(_ n: Node) -> Int {
+      let i = info.count
+      info.append(NodeInfo(node: n, sequence: n.sequenceNr))
+      if lookup != nil {
+        lookup![ObjectIdentifier(n)] = i
+      } else if info.count > GraphTables.linearLimit {
+        var d = [ObjectIdentifier: Int](minimumCapacity: 4 * info.count)
+        for (k, m) in info.enumerated() { d[ObjectIdentifier(m.node)] = k }
+        lookup = d
+      }
+      return i
+    }
+  }
+
+  @inline(__always)
+  private static func accumulate(_ g: Tensor, into buffers: inout [Tensor?], at slot: Int) {
+    if let existing = buffers[slot] {
+      buffers[slot] = existing + g
+    } else {
+      buffers[slot] = g
+    }
   }
 
   /// Missing output gradients become zeros of the output's shape.
-  private static func materialize(_ grads: [Tensor?], _ node: Node) -> [Tensor] {
+  private static func materialize(_ buffers: [Tensor?], _ slots: Range<Int>, _ node: Node)
+    -> [Tensor]
+  {
+    let metas = node.outputs
     var out: [Tensor] = []
-    out.reserveCapacity(node.outputs.count)
-    for i in 0..<max(node.outputs.count, grads.count) {
-      if i < grads.count, let g = grads[i] {
+    let n = max(metas.count, slots.count)
+    out.reserveCapacity(n)
+    for k in 0..<n {
+      if k < slots.count, let g = buffers[slots.lowerBound + k] {
         out.append(g)
       } else {
-        let m = node.outputs[i]
+        let m = metas[k]
         out.append(Tensor(zerosShape: m.shape, dtype: m.dtype))
       }
     }
     return out
   }
 
-  private static func insertReady(_ n: Node, _ ready: inout [Node]) {
+  private static func insertReady(_ i: Int, _ ready: inout [Int], _ info: [NodeInfo]) {
     // keep ascending by sequence number; popLast takes the most recently created node
+    let key = info[i].sequence
+    if ready.isEmpty || info[ready[ready.count - 1]].sequence < key {
+      ready.append(i)
+      return
+    }
     var lo = 0
     var hi = ready.count
     while lo < hi {
       let mid = (lo + hi) / 2
-      if ready[mid].sequenceNr < n.sequenceNr { lo = mid + 1 } else { hi = mid }
+      if info[ready[mid]].sequence < key { lo = mid + 1 } else { hi = mid }
     }
-    ready.insert(n, at: lo)
+    ready.insert(i, at: lo)
   }
 
   /// Nodes from which some capture point can be reached (only these need to run).
-  private static func neededNodes(
-    order: [Node], dependencies: [ObjectIdentifier: Int],
-    captures: [ObjectIdentifier: [(slot: Int, index: Int)]]
-  ) -> Set<ObjectIdentifier> {
+  private static func neededNodes(_ g: GraphTables, captures: [[(slot: Int, index: Int)]])
+    -> [Bool]
+  {
     // Topological order (Kahn), then a reverse sweep.
-    var deps = dependencies
-    var topo: [Node] = []
-    var queue = order.filter { deps[ObjectIdentifier($0), default: 0] == 0 }
-    while let n = queue.popLast() {
-      topo.append(n)
-      for e in n.nextEdges {
-        guard let c = e.node else { continue }
-        let id = ObjectIdentifier(c)
-        deps[id, default: 1] -= 1
-        if deps[id] == 0 { queue.append(c) }
+    let count = g.info.count
+    var deps = g.info.map(\.dependencies)
+    var topo: [Int] = []
+    topo.reserveCapacity(count)
+    var queue: [Int] = []
+    for i in 0..<count where deps[i] == 0 { queue.append(i) }
+    while let i = queue.popLast() {
+      topo.append(i)
+      for k in g.info[i].edgeStart..<g.info[i].edgeEnd {
+        let c = g.edges[k].child
+        guard c >= 0 else { continue }
+        deps[c] -= 1
+        if deps[c] == 0 { queue.append(c) }
       }
     }
-    var needed = Set<ObjectIdentifier>()
-    for n in topo.reversed() {
-      let id = ObjectIdentifier(n)
-      if captures[id] != nil
-        || n.nextEdges.contains(where: { e in
-          e.node.map { needed.contains(ObjectIdentifier($0)) } ?? false
-        })
-      {
-        needed.insert(id)
+    var needed = [Bool](repeating: false, count: count)
+    for i in topo.reversed() {
+      if !captures[i].isEmpty {
+        needed[i] = true
+        continue
+      }
+      for k in g.info[i].edgeStart..<g.info[i].edgeEnd {
+        let c = g.edges[k].child
+        if c >= 0 && needed[c] {
+          needed[i] = true
+          break
+        }
       }
     }
     return needed

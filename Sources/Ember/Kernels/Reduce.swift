@@ -34,7 +34,24 @@ extension Kernel {
     let px = x.basePointer(T.self)
     let po = out.basePointer(R.self)
     let innerRank = innerShape.count
-    Parallel.forRange(nOuter, costPerItem: max(nInner, 1)) { range in
+    let layout = ReduceLayout(
+      outerShape: outerShape, outerStrides: outerStrides, innerShape: innerShape,
+      innerStrides: innerStrides, nInner: nInner)
+    // everything the loop reads travels in the context, so the closure below captures only
+    // `combine`/`finish` and is specialised with them inlined (see `Parallel`)
+    // closures with captures cannot be inlined into worker threads: keep those on this thread
+    let threaded = withoutActuallyEscaping(combine) { c in
+      withoutActuallyEscaping(finish) { f in Kernel.hasNoContext(c) && Kernel.hasNoContext(f) }
+    }
+    Parallel.forRange(
+      nOuter, costPerItem: max(nInner, 1), threaded: threaded, context: (px, po, layout, initial)
+    ) { c, range in
+      let (px, po, layout, initial) = c
+      let outerShape = layout.outerShape
+      let outerStrides = layout.outerStrides
+      let innerShape = layout.innerShape
+      let innerStrides = layout.innerStrides
+      let nInner = layout.nInner
       var counter = [Int](repeating: 0, count: max(innerRank, 1))
       for o in range {
         var rem = o
@@ -56,12 +73,17 @@ extension Kernel {
             var off = base
             var idx = 0
             outer: while true {
-              var p = px + off
-              for _ in 0..<lastN {
-                combine(&acc, p.pointee, idx)
-                idx += 1
-                p += lastS
+              let p = px + off
+              if lastS == 1 {
+                for j in 0..<lastN { combine(&acc, p[j], idx &+ j) }
+              } else {
+                var q = p
+                for j in 0..<lastN {
+                  combine(&acc, q.pointee, idx &+ j)
+                  q += lastS
+                }
               }
+              idx &+= lastN
               var k = innerRank - 2
               while k >= 0 {
                 counter[k] += 1
@@ -80,4 +102,14 @@ extension Kernel {
     }
     return out
   }
+}
+
+/// The coalesced outer/inner iteration of ``Kernel/reduce(_:dims:initial:_:_:)``.
+@usableFromInline
+struct ReduceLayout {
+  @usableFromInline let outerShape: [Int]
+  @usableFromInline let outerStrides: [Int]
+  @usableFromInline let innerShape: [Int]
+  @usableFromInline let innerStrides: [Int]
+  @usableFromInline let nInner: Int
 }

@@ -50,14 +50,44 @@ struct StridedPlan {
   func forEachRow(
     _ body: (_ offsets: UnsafePointer<Int>, _ n: Int, _ innerStrides: UnsafePointer<Int>) -> Void
   ) {
+    forEachRow(context: ()) { _, off, n, st in body(off, n, st) }
+  }
+
+  /// Calls `body(context, offsets, n, innerStrides)` for every innermost row. Pass the loop's
+  /// pointers in `context` rather than capturing them, so that `body` (capturing only the element
+  /// function) can be specialised and inlined on every thread (see ``Parallel``).
+  @inlinable
+  func forEachRow<C>(
+    threaded: Bool = true, context: C,
+    _ body: (
+      _ context: C, _ offsets: UnsafePointer<Int>, _ n: Int, _ innerStrides: UnsafePointer<Int>
+    ) -> Void
+  ) {
     let k = strides.count
     let inner = innerCount
     let rows = rowCount
     let outerRank = shape.count - 1
+    if outerRank == 0 {
+      // one row: no counters needed (the common contiguous/broadcast-scalar case)
+      withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * k) { buf in
+        let p = buf.baseAddress!
+        for j in 0..<k {
+          p[j] = 0
+          p[k + j] = strides[j][0]
+        }
+        body(context, UnsafePointer(p), inner, UnsafePointer(p + k))
+      }
+      return
+    }
     var innerStrides = [Int](repeating: 0, count: k)
     for j in 0..<k { innerStrides[j] = strides[j][outerRank] }
     innerStrides.withUnsafeBufferPointer { isp in
-      Parallel.forRange(rows, costPerItem: inner) { range in
+      Parallel.forRange(
+        rows, costPerItem: inner, threaded: threaded,
+        context: (plan: self, isp: isp.baseAddress!, context: context)
+      ) { c, range in
+        let shape = c.plan.shape
+        let strides = c.plan.strides
         var index = [Int](repeating: 0, count: max(outerRank, 1))
         var offsets = [Int](repeating: 0, count: k)
         // position the counter at range.lowerBound
@@ -75,7 +105,7 @@ struct StridedPlan {
         }
         offsets.withUnsafeMutableBufferPointer { off in
           for _ in range {
-            body(UnsafePointer(off.baseAddress!), inner, isp.baseAddress!)
+            body(c.context, UnsafePointer(off.baseAddress!), inner, c.isp)
             // advance the outer counter
             var d = outerRank - 1
             while d >= 0 {

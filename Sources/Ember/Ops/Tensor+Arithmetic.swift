@@ -94,7 +94,8 @@ extension Tensor {
     func run<T: NumericScalar>(_: T.Type) -> Tensor {
       let v = T(fromDouble: s)
       return scalarFirst
-        ? Kernel.map(a) { (x: T) in Op.apply(v, x) } : Kernel.map(a) { (x: T) in Op.apply(x, v) }
+        ? Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(v, x) }
+        : Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(x, v) }
     }
     switch dtype {
     case .float32: return run(Float.self)
@@ -112,7 +113,8 @@ extension Tensor {
     func run<T: FloatScalar>(_: T.Type) -> Tensor {
       let v = T(fromDouble: s)
       return scalarFirst
-        ? Kernel.map(a) { (x: T) in Op.apply(v, x) } : Kernel.map(a) { (x: T) in Op.apply(x, v) }
+        ? Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(v, x) }
+        : Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(x, v) }
     }
     switch dtype {
     case .float32: return run(Float.self)
