@@ -14,6 +14,7 @@ public enum AnomalyMode {
 public func setDetectAnomaly(_ enabled: Bool) { AnomalyMode.isEnabled = enabled }
 
 /// Runs `body` with anomaly detection on, restoring the previous setting afterwards.
+@discardableResult
 public func withDetectAnomaly<R>(_ body: () throws -> R) rethrows -> R {
   let previous = AnomalyMode.isEnabled
   AnomalyMode.isEnabled = true
