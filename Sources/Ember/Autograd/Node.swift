@@ -23,13 +23,13 @@ struct OutputMeta {
 public class Node {
   /// PyTorch's class name of the node, e.g. `MulBackward0`, `AccumulateGrad`.
   public let name: String
-  var nextEdges: [Edge]
+  @exclusivity(unchecked) var nextEdges: [Edge]
   let sequenceNr: Int
-  var outputs: [OutputMeta]
+  @exclusivity(unchecked) var outputs: [OutputMeta]
   /// Hooks on the gradient of each output (registered through non-leaf tensors).
-  var preHooks: [(outputNr: Int, hook: (Tensor) -> Tensor?)] = []
+  @exclusivity(unchecked) var preHooks: [(outputNr: Int, hook: (Tensor) -> Tensor?)] = []
   /// Non-leaf tensors whose `.grad` is kept (`retainGrad()`), by output number.
-  var retainedGradTensors: [(outputNr: Int, tensor: WeakTensor)] = []
+  @exclusivity(unchecked) var retainedGradTensors: [(outputNr: Int, tensor: WeakTensor)] = []
 
   private static let counter = Atomic<Int>(0)
 
@@ -55,7 +55,7 @@ public class Node {
   }
 
   /// Tensors saved for backward (kept on the base class so teardown in `deinit` can reach them).
-  var saved: [SavedTensor] = []
+  @exclusivity(unchecked) var saved: [SavedTensor] = []
 
   /// Frees what the node saved for backward (after a backward without retainGraph).
   func releaseSaved() {

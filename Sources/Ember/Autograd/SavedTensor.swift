@@ -4,11 +4,11 @@
 /// held as a history-free alias plus a weak link to the node, so the node does not keep itself
 /// alive; unpacking rebuilds the link.
 final class SavedTensor {
-  private var tensor: Tensor?
+  @exclusivity(unchecked) private var tensor: Tensor?
   private let savedVersion: Int
   private let isOutput: Bool
   private let outputNr: Int
-  private var released = false
+  @exclusivity(unchecked) private var released = false
   /// For outputs: the op's own node, weakly.
   weak var outputNode: Node?
 

@@ -12,7 +12,7 @@ public final class Storage {
   public let count: Int
   @usableFromInline let data: UnsafeMutableRawPointer
   /// Bumped by every in-place write through any tensor that shares this storage.
-  public internal(set) var version: Int = 0
+  @exclusivity(unchecked) public internal(set) var version: Int = 0
 
   private static let live = Atomic<Int>(0)
 

@@ -3,31 +3,35 @@
 /// `Tensor` is a class: views share one ``Storage``; `.grad` lives on leaves; in-place operations
 /// write through to every view and bump the storage's version counter. The element type is the
 /// run-time ``DType``.
+///
+/// Hot stored properties are marked `@exclusivity(unchecked)`: Swift's run-time exclusivity checks
+/// on class properties cost about a third of a small op's time, and a `Tensor` is not shared
+/// across threads (it is not `Sendable`), so overlapping accesses cannot come from elsewhere.
 public final class Tensor {
   /// The buffer this tensor reads. Replaced only by `data` assignment (PyTorch's `x.data = ...`).
-  public internal(set) var storage: Storage
-  public internal(set) var shape: [Int]
+  @exclusivity(unchecked) public internal(set) var storage: Storage
+  @exclusivity(unchecked) public internal(set) var shape: [Int]
   /// Element strides per dimension (in elements, not bytes).
-  public internal(set) var strides: [Int]
+  @exclusivity(unchecked) public internal(set) var strides: [Int]
   /// Offset of element [0, 0, ...] inside the storage, in elements.
-  public internal(set) var storageOffset: Int
+  @exclusivity(unchecked) public internal(set) var storageOffset: Int
 
   // MARK: autograd metadata
   /// Set on leaves the user marked as requiring grad.
-  var leafRequiresGrad = false
+  @exclusivity(unchecked) var leafRequiresGrad = false
   /// The node that produced this tensor (nil for leaves).
-  public internal(set) var gradFn: Node?
+  @exclusivity(unchecked) public internal(set) var gradFn: Node?
   /// Which output of `gradFn` this tensor is.
-  public internal(set) var outputNr = 0
+  @exclusivity(unchecked) public internal(set) var outputNr = 0
   /// The cached accumulator node of a leaf (weak, as in PyTorch: the graph owns it).
   weak var gradAccumulatorCache: AccumulateGrad?
-  var gradStorage: Tensor?
-  var retainsGradFlag = false
+  @exclusivity(unchecked) var gradStorage: Tensor?
+  @exclusivity(unchecked) var retainsGradFlag = false
   /// Hooks run on the gradient of this tensor (for leaves; non-leaves register on their node).
-  var leafHooks: [(Tensor) -> Tensor?] = []
+  @exclusivity(unchecked) var leafHooks: [(Tensor) -> Tensor?] = []
   /// The tensor this one is a differentiable view of (the root base), used to rebase history
   /// when a view is modified in place.
-  var viewBase: Tensor?
+  @exclusivity(unchecked) var viewBase: Tensor?
   /// A label used by graph visualization (`x`, `weight`, ...).
   public var name: String?
 
