@@ -157,9 +157,9 @@ extension Tensor {
 
   // MARK: amax / amin
 
-  /// Largest values over `dims` (all dims when empty) (`amax`); NaN propagates. The gradient is
+  /// Largest values over `dims` (all dims when nil or empty) (`amax`); NaN propagates. The gradient is
   /// split evenly between ties.
-  public func amax(dims: [Int] = [], keepdim: Bool = false) -> Tensor {
+  public func amax(dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
     amaxImpl(dims: dims, keepdim: keepdim, isMax: true)
   }
 
@@ -168,9 +168,9 @@ extension Tensor {
     amaxImpl(dims: [dim], keepdim: keepdim, isMax: true)
   }
 
-  /// Smallest values over `dims` (all dims when empty) (`amin`); NaN propagates. The gradient is
+  /// Smallest values over `dims` (all dims when nil or empty) (`amin`); NaN propagates. The gradient is
   /// split evenly between ties.
-  public func amin(dims: [Int] = [], keepdim: Bool = false) -> Tensor {
+  public func amin(dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
     amaxImpl(dims: dims, keepdim: keepdim, isMax: false)
   }
 
@@ -179,7 +179,7 @@ extension Tensor {
     amaxImpl(dims: [dim], keepdim: keepdim, isMax: false)
   }
 
-  private func amaxImpl(dims: [Int], keepdim: Bool, isMax: Bool) -> Tensor {
+  private func amaxImpl(dims: [Int]?, keepdim: Bool, isMax: Bool) -> Tensor {
     let op = isMax ? "amax" : "amin"
     let d = reductionDims(dims, op: op)
     for k in d where shape[k] == 0 {

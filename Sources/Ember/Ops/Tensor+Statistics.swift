@@ -112,9 +112,9 @@ extension Tensor {
     return out
   }
 
-  /// log(sum(exp(x))) over `dims` (all dims when empty), computed stably (`logsumexp`); integer
+  /// log(sum(exp(x))) over `dims` (all dims when nil or empty), computed stably (`logsumexp`); integer
   /// inputs give float32.
-  public func logsumexp(dims: [Int] = [], keepdim: Bool = false) -> Tensor {
+  public func logsumexp(dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
     if !dtype.isFloatingPoint { return to(.defaultFloat).logsumexp(dims: dims, keepdim: keepdim) }
     let d = reductionDims(dims, op: "logsumexp")
     let keep = logsumexpKeep(dims: d)
