@@ -20,7 +20,28 @@ extension Tensor {
   // MARK: requiresGrad, leaves, grad
 
   /// Whether gradients flow to this tensor: a leaf the user marked, or a result of ops on such.
-  public var requiresGrad: Bool { leafRequiresGrad || gradFn != nil }
+  public var requiresGrad: Bool {
+    if viewBase != nil { refreshViewHistory() }
+    return leafRequiresGrad || gradFn != nil
+  }
+
+  /// After an in-place change to this view's base (directly or through another view), reads the
+  /// view out of the base's new history, as PyTorch regenerates a view's grad_fn. Without this,
+  /// gradients through an older view would follow the base's values from before the write.
+  func refreshViewHistory() {
+    guard let base = viewBase, let baseFn = base.gradFn,
+      viewBaseHistory != ObjectIdentifier(baseFn), base.isContiguous
+    else { return }
+    let geometry = ViewGeometry(
+      shape: shape, strides: strides, offset: storageOffset - base.storageOffset)
+    let baseShape = base.shape
+    gradFn = FunctionNode(
+      name: "AsStridedBackward0", nextEdges: [Edge(node: baseFn, inputNr: base.outputNr)],
+      outputs: [OutputMeta(shape: shape, dtype: dtype)], saved: []
+    ) { ctx in [try Tensor.embed(ctx.grad, into: baseShape, at: geometry)] }
+    outputNr = 0
+    viewBaseHistory = ObjectIdentifier(baseFn)
+  }
 
   /// True for tensors created by the user (and results of ops that did not record history).
   public var isLeaf: Bool { gradFn == nil }
@@ -131,6 +152,7 @@ extension Tensor {
 
   /// The edge through which gradients reach this tensor's history.
   func gradientEdge() -> Edge {
+    if viewBase != nil { refreshViewHistory() }
     if let fn = gradFn { return Edge(node: fn, inputNr: outputNr) }
     if leafRequiresGrad { return Edge(node: gradAccumulator(), inputNr: 0) }
     return .none

@@ -82,16 +82,7 @@ extension Tensor {
     base.gradFn = copySlices
     base.outputNr = 0
     // The view now reads the new base history through its geometry.
-    let viewNode = FunctionNode(
-      name: "AsStridedBackward0", nextEdges: [Edge(node: copySlices, inputNr: 0)],
-      outputs: [OutputMeta(shape: shape, dtype: dtype)], saved: []
-    ) { ctx in
-      let z = Tensor.zeros(baseShape, dtype: baseDType)
-      try z.region(geometry).copy(from: ctx.grad)
-      return [z]
-    }
-    gradFn = viewNode
-    outputNr = 0
+    refreshViewHistory()
   }
 
   /// An alias carrying this tensor's current history, used as an edge source.
@@ -107,7 +98,7 @@ extension Tensor {
   /// A view of a contiguous tensor at a geometry relative to its first element (no history).
   func region(_ g: ViewGeometry) -> Tensor {
     let v = alias(shape: g.shape, strides: g.strides, offset: storageOffset + g.offset)
-    v.viewBase = viewBase ?? self
+    v.attachView(to: viewBase ?? self)
     return v
   }
 

@@ -32,6 +32,9 @@ public final class Tensor {
   /// The tensor this one is a differentiable view of (the root base), used to rebase history
   /// when a view is modified in place.
   @exclusivity(unchecked) var viewBase: Tensor?
+  /// The base's history when this view's history was last derived from it; when the base has
+  /// been modified in place since, the view's history is rebuilt from the base's new history.
+  @exclusivity(unchecked) var viewBaseHistory: ObjectIdentifier?
   /// A label used by graph visualization (`x`, `weight`, ...).
   public var name: String?
 
@@ -71,6 +74,12 @@ public final class Tensor {
 
   /// True when elements are laid out row-major without gaps.
   public var isContiguous: Bool { Shape.isContiguous(shape: shape, strides: strides) }
+
+  /// Makes this tensor a differentiable view of `base` (the root of a view chain).
+  func attachView(to base: Tensor) {
+    viewBase = base
+    viewBaseHistory = base.gradFn.map(ObjectIdentifier.init)
+  }
 
   /// A new header over the same storage (no autograd history).
   func alias(shape: [Int]? = nil, strides: [Int]? = nil, offset: Int? = nil) -> Tensor {

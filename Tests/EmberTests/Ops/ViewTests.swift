@@ -57,6 +57,35 @@ import Testing
         }, inputs: [x]))
   }
 
+  @Test func olderViewsSeeInPlaceChangesToTheirBase() throws {
+    let x = try Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype: .float64, requiresGrad: true)
+    let base = x * 1
+    let whole = base.view(6)
+    let row1 = base.select(0, 1)
+    try base.select(0, 0).mulInPlace(2)  // changes values `whole` reads, not `row1`
+    try ((whole * whole).sum() + row1.sum()).backward()
+    // d/dx of sum((2x)^2) over row 0 is 8x; of x^2 + x over row 1 is 2x + 1
+    expectTensor(x.grad, shape: [2, 3], [8, 16, 24, 9, 11, 13])
+    #expect(whole.gradFn?.name == "AsStridedBackward0")
+    // a view of a base that gained history through another view now requires grad
+    let m = try Tensor([2.0, 3.0], dtype: .float64, requiresGrad: true)
+    let n = Tensor.zeros([2], dtype: .float64)
+    let all = n.view(2)
+    try n.select(0, 0).copy(from: m.select(0, 0) ** 2)
+    #expect(all.requiresGrad)
+    try all.sum().backward()
+    expectTensor(m.grad, shape: [2], [4, 0])
+    let y = leaf64([3, 4], seed: 21)
+    #expect(
+      try gradcheck(
+        { xs in
+          let b = xs[0] * 1
+          let t = b.t()
+          try! b.select(1, 2).mulInPlace(xs[0].select(1, 0))
+          return t.exp()
+        }, inputs: [y]))
+  }
+
   @Test func inPlaceOnViewOfLeafThrows() throws {
     let x = try Tensor([1.0, 2.0], requiresGrad: true)
     #expect(throws: AutogradError.inPlaceOnViewOfLeaf) { try x.select(0, 0).fill(3) }
