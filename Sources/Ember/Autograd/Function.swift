@@ -268,6 +268,11 @@ final class CustomFunctionNode: Node {
       }
     }
 
+    // The marks are only needed while wrapping; kept, they would tie outputs to their own node
+    // (output -> node -> context -> output) and leak the graph.
+    ctx.dirty = []
+    ctx.nonDifferentiable = []
+
     // Saved after wrapping, so versions include forward's in-place writes and outputs are saved
     // without a reference cycle.
     let slots = ctx.pendingSaved.map { t -> SavedTensor in
