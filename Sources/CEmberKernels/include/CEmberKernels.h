@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "CEmberGemm.h"
+#include "CEmberElementwise.h"
 
 /// Per-thread autograd flags (grad mode, anomaly mode). Thread-local so that one thread's
 /// `withNoGrad` never changes another thread's behaviour; read on every op, so kept in C where a

@@ -66,7 +66,9 @@ extension Tensor {
     let a = a.to(dtype)
     let b = b.to(dtype)
     switch dtype {
-    case .float32: return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
+    case .float32:
+      if let out = Kernel.simdZip(a, b, Kernel.simdKernel(Op.self)) { return out }
+      return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
     case .float64: return Kernel.zip(a, b, op: op) { (x: Double, y: Double) in Op.apply(x, y) }
     case .int64: return Kernel.zip(a, b, op: op) { (x: Int64, y: Int64) in Op.apply(x, y) }
     case .bool:
@@ -80,7 +82,9 @@ extension Tensor {
     let a = a.to(dtype)
     let b = b.to(dtype)
     switch dtype {
-    case .float32: return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
+    case .float32:
+      if let out = Kernel.simdZip(a, b, Kernel.simdKernel(Op.self)) { return out }
+      return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
     case .float64: return Kernel.zip(a, b, op: op) { (x: Double, y: Double) in Op.apply(x, y) }
     default: preconditionFailure("\(op): expected a floating-point dtype, got \(dtype)")
     }
@@ -98,7 +102,10 @@ extension Tensor {
         : Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(x, v) }
     }
     switch dtype {
-    case .float32: return run(Float.self)
+    case .float32:
+      let kernel = Kernel.simdScalarKernel(Op.self, scalarFirst: scalarFirst)
+      if let out = Kernel.simdMap(a, scalar: Float(fromDouble: s), kernel) { return out }
+      return run(Float.self)
     case .float64: return run(Double.self)
     case .int64: return run(Int64.self)
     case .bool:
@@ -117,7 +124,10 @@ extension Tensor {
         : Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(x, v) }
     }
     switch dtype {
-    case .float32: return run(Float.self)
+    case .float32:
+      let kernel = Kernel.simdScalarKernel(Op.self, scalarFirst: scalarFirst)
+      if let out = Kernel.simdMap(a, scalar: Float(fromDouble: s), kernel) { return out }
+      return run(Float.self)
     case .float64: return run(Double.self)
     default: preconditionFailure("expected a floating-point dtype, got \(dtype)")
     }
