@@ -145,6 +145,16 @@ extension Tensor {
     return t
   }
 
+  /// `Tensor.zeros(2, 3)`, as `torch.zeros(2, 3)`.
+  public static func zeros(_ shape: Int..., dtype: DType = .defaultFloat) -> Tensor {
+    zeros(shape, dtype: dtype)
+  }
+
+  /// `Tensor.ones(2, 3)`, as `torch.ones(2, 3)`.
+  public static func ones(_ shape: Int..., dtype: DType = .defaultFloat) -> Tensor {
+    ones(shape, dtype: dtype)
+  }
+
   public static func zeros(like t: Tensor, dtype: DType? = nil) -> Tensor {
     zeros(t.shape, dtype: dtype ?? t.dtype)
   }

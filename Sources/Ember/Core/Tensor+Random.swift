@@ -67,6 +67,24 @@ extension Tensor {
 
   // MARK: normal
 
+  /// `Tensor.randn(2, 3)`, as `torch.randn(2, 3)`.
+  public static func randn(
+    _ shape: Int..., dtype: DType = .defaultFloat, generator: Generator? = nil
+  )
+    -> Tensor
+  {
+    randn(shape, dtype: dtype, generator: generator)
+  }
+
+  /// `Tensor.rand(2, 3)`, as `torch.rand(2, 3)`.
+  public static func rand(
+    _ shape: Int..., dtype: DType = .defaultFloat, generator: Generator? = nil
+  )
+    -> Tensor
+  {
+    rand(shape, dtype: dtype, generator: generator)
+  }
+
   /// Standard normal samples (`torch.randn`).
   public static func randn(
     _ shape: [Int], dtype: DType = .defaultFloat, generator: Generator? = nil

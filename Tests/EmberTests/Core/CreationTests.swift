@@ -11,6 +11,22 @@ import Testing
     #expect(Tensor.arange(0.0, 3.0).dtype == .float32)
   }
 
+  @Test func variadicShapes() {
+    #expect(Tensor.zeros(2, 3).shape == [2, 3])
+    #expect(Tensor.ones(4).toArray() == [1, 1, 1, 1])
+    #expect(Tensor.zeros().shape == [])
+    #expect(Tensor.randn(2, 2, generator: Generator(seed: 0)).shape == [2, 2])
+    #expect(Tensor.rand(3, dtype: .float64).dtype == .float64)
+    manualSeedIsolated()
+  }
+
+  /// Variadic and array forms draw the same values.
+  func manualSeedIsolated() {
+    let a = Tensor.randn(2, 3, generator: Generator(seed: 7))
+    let b = Tensor.randn([2, 3], generator: Generator(seed: 7))
+    #expect(a.toArray() == b.toArray())
+  }
+
   @Test func largeIntegersStayExact() {
     let big: Int64 = 9_007_199_254_740_993  // 2^53 + 1
     let t = Tensor([big, -big])
