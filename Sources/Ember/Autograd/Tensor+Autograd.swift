@@ -32,8 +32,7 @@ extension Tensor {
     guard let base = viewBase, let baseFn = base.gradFn,
       viewBaseHistory != ObjectIdentifier(baseFn), base.isContiguous
     else { return }
-    let geometry = ViewGeometry(
-      shape: shape, strides: strides, offset: storageOffset - base.storageOffset)
+    let geometry = self.geometry(in: base)
     let baseShape = base.shape
     gradFn = FunctionNode(
       name: "AsStridedBackward0", nextEdges: [Edge(node: baseFn, inputNr: base.outputNr)],

@@ -30,16 +30,9 @@ extension Tensor {
       storage.bumpVersion()
       return self
     }
-    let source: Tensor
-    if savesSelf {
-      source = clone()
-    } else {
-      source = alias()
-      source.gradFn = gradFn
-      source.outputNr = outputNr
-      source.leafRequiresGrad = leafRequiresGrad
-      if leafRequiresGrad { source.gradAccumulatorCache = gradAccumulator() }
-    }
+    // a clone when the rule reads the old value (the write below would change it), else a header
+    // carrying the current history
+    let source = savesSelf ? clone() : historyStandIn()
     let result = differentiable(source)
     Kernel.copy(result, into: self)
     storage.bumpVersion()
@@ -60,8 +53,7 @@ extension Tensor {
       base.isContiguous,
       "in-place write through a view: the view's base must be contiguous to track gradients (shape \(base.shape), strides \(base.strides))"
     )
-    let geometry = ViewGeometry(
-      shape: shape, strides: strides, offset: storageOffset - base.storageOffset)
+    let geometry = self.geometry(in: base)
     let baseEdgeTensor = base.historyStandIn()
     let baseShape = base.shape
     let baseDType = base.dtype
@@ -143,6 +135,13 @@ extension Tensor {
   /// Sets every element to zero (`zero_()`).
   @discardableResult
   public func zero() throws -> Tensor { try fill(0) }
+}
+
+extension Tensor {
+  /// This view's shape, strides and offset relative to the first element of (contiguous) `base`.
+  func geometry(in base: Tensor) -> ViewGeometry {
+    ViewGeometry(shape: shape, strides: strides, offset: storageOffset - base.storageOffset)
+  }
 }
 
 /// Shape, strides and offset of a view relative to its base's first element.

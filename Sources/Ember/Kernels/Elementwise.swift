@@ -251,6 +251,17 @@ enum Kernel {
 
   /// Copies `src` (broadcast, any dtype) into `dst` (any layout), converting element types.
   static func copy(_ src: Tensor, into dst: Tensor) {
+    if src.dtype == dst.dtype && src.shape == dst.shape && src.isContiguous && dst.isContiguous {
+      // same layout: a (parallel) memcpy
+      let es = src.dtype.byteSize
+      let from = src.storage.data + src.storageOffset * es
+      let to = dst.storage.data + dst.storageOffset * es
+      if from == to { return }
+      Parallel.forRange(dst.count, threaded: true, context: (from, to)) { c, r in
+        (c.1 + r.lowerBound * es).copyMemory(from: c.0 + r.lowerBound * es, byteCount: r.count * es)
+      }
+      return
+    }
     switch (src.dtype, dst.dtype) {
     case (.float32, .float32): apply(into: dst, src) { (x: Float) in x }
     case (.float64, .float64): apply(into: dst, src) { (x: Double) in x }

@@ -258,7 +258,7 @@ extension Tensor {
     let out = Tensor.floatScalar(PowOp.self, exponent, base, scalarFirst: true, dtype: dt)
     if Tensor.needsGrad(exponent) {
       Tensor.record("PowBackward2", inputs: [exponent], outputs: [out], savingOutputs: [0]) { ctx in
-        try [ctx.grad * ctx.saved(0) * Foundationless.log(base)]
+        try [ctx.grad * ctx.saved(0) * Double.log(base)]
       }
     }
     return out
@@ -462,9 +462,4 @@ extension Kernel {
 
 extension Double {
   var isIntegral: Bool { self == rounded() && abs(self) < 9.0e15 }
-}
-
-/// Math on Swift doubles without importing Foundation.
-enum Foundationless {
-  static func log(_ x: Double) -> Double { libmLog(x) }
 }

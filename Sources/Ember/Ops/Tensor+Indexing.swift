@@ -42,7 +42,7 @@ extension Tensor {
   /// Repeated indices accumulate.
   public func indexAdd(dim: Int, index: Tensor, source: Tensor, alpha: Double = 1) -> Tensor {
     let d = indexingCheckIndexAdd(dim: dim, index: index, source: source)
-    let out = indexingClone()
+    let out = contiguousCopy()
     Tensor.indexingAddKernel(out, dim: d, index: index, source: source, alpha: alpha)
     if Tensor.needsGrad(self, source) {
       let srcShape = source.shape
@@ -176,19 +176,6 @@ extension Tensor {
     let minAllowed = allowNegative ? -Int64(size) : 0
     if lo < minAllowed { preconditionFailure(message(lo)) }
     if hi >= Int64(size) { preconditionFailure(message(hi)) }
-  }
-
-  /// A contiguous copy without history; a straight memory copy when this tensor is contiguous.
-  func indexingClone() -> Tensor {
-    guard isContiguous else { return contiguousCopy() }
-    let out = Tensor(uninitializedShape: shape, dtype: dtype)
-    let es = dtype.byteSize
-    let src = storage.data + storageOffset * es
-    let dst = out.storage.data
-    Parallel.forRange(count) { r in
-      (dst + r.lowerBound * es).copyMemory(from: src + r.lowerBound * es, byteCount: r.count * es)
-    }
-    return out
   }
 
   /// A rank-0 tensor read as shape [1] (an alias without history), for kernels.

@@ -7,7 +7,7 @@ extension Tensor {
   /// `out[index[i][j]][j] = src[i][j]` (`scatter`). With repeated indices one value wins.
   public func scatter(dim: Int, index: Tensor, src: Tensor) -> Tensor {
     let d = indexingCheckScatter("scatter", dim: dim, index: index, src: src)
-    let out = indexingClone()
+    let out = contiguousCopy()
     Tensor.indexingScatterKernel(out, dim: d, index: index, src: src, value: 0, add: false)
     if Tensor.needsGrad(self, src) {
       let srcShape = src.shape
@@ -28,7 +28,7 @@ extension Tensor {
   /// This tensor with `value` written at `index` along `dim` (`scatter` with a scalar value).
   public func scatter(dim: Int, index: Tensor, value: Double) -> Tensor {
     let d = indexingCheckScatter("scatter", dim: dim, index: index, src: nil)
-    let out = indexingClone()
+    let out = contiguousCopy()
     Tensor.indexingScatterKernel(out, dim: d, index: index, src: nil, value: value, add: false)
     if Tensor.needsGrad(self) {
       Tensor.record("ScatterBackward1", inputs: [self], outputs: [out], saving: [index]) { ctx in
@@ -43,7 +43,7 @@ extension Tensor {
   public func scatterAdd(dim: Int, index: Tensor, src: Tensor) -> Tensor {
     let d = indexingCheckScatter("scatter_add", dim: dim, index: index, src: src)
     precondition(dtype != .bool, "scatter_add(): not supported for bool tensors")
-    let out = indexingClone()
+    let out = contiguousCopy()
     Tensor.indexingScatterKernel(out, dim: d, index: index, src: src, value: 0, add: true)
     if Tensor.needsGrad(self, src) {
       let srcShape = src.shape
@@ -152,7 +152,7 @@ extension Tensor {
   public func indexPut(_ indices: [Tensor?], values: Tensor, accumulate: Bool = false) -> Tensor {
     let list = indexingExpandMasks(indices, op: "index_put")
     let v = indexingPrepareValues(values, for: list)
-    let out = indexingClone()
+    let out = contiguousCopy()
     out.indexingWrite(list, values: v, accumulate: accumulate)
     if Tensor.needsGrad(self, v) {
       let slots = list.map { $0 != nil }

@@ -176,15 +176,7 @@ extension Tensor {
       }
       return r.view.indexingRead(adv)
     }
-    set {
-      do {
-        try setItems(indices, to: newValue)
-      } catch let error as AutogradError {
-        preconditionFailure(error.description)
-      } catch {
-        preconditionFailure("\(error)")
-      }
-    }
+    set { Tensor.stopOnError { try setItems(indices, to: newValue) } }
   }
 
   /// `x[0] = 10`: fills the selected elements with a number; reading gives the single selected
@@ -192,15 +184,13 @@ extension Tensor {
   @_disfavoredOverload
   public subscript(_ indices: any TensorIndexConvertible...) -> Double {
     get { self[indices: indices].item() }
-    set {
-      do {
-        try setItems(indices, to: newValue)
-      } catch let error as AutogradError {
-        preconditionFailure(error.description)
-      } catch {
-        preconditionFailure("\(error)")
-      }
-    }
+    set { Tensor.stopOnError { try setItems(indices, to: newValue) } }
+  }
+
+  /// Subscript setters cannot throw: an autograd error (such as writing into a leaf that requires
+  /// grad) stops with its message, as an out-of-range index does. `setItems` is the throwing form.
+  private static func stopOnError(_ body: () throws -> Void) {
+    do { try body() } catch { preconditionFailure("\(error)") }
   }
 
   /// Copies `value` (broadcast) into the elements selected by `indices` (`x[indices] = value`,

@@ -300,8 +300,7 @@ extension Tensor {
       let inShape = shape
       let geometry = ViewGeometry(
         shape: sh,
-        strides: Tensor.stridesIn(
-          contiguous: inShape, dim: d, step: step, base: st, original: strides),
+        strides: Tensor.stridesIn(contiguous: inShape, dim: d, step: step),
         offset: lo * Shape.contiguousStrides(inShape)[d])
       Tensor.record("SliceBackward0", inputs: [self], outputs: [out]) { ctx in
         [try Tensor.embed(ctx.grad, into: inShape, at: geometry)]
@@ -337,9 +336,7 @@ extension Tensor {
   }
 
   /// Strides of a slice of `dim` (with `step`) within a contiguous tensor of `shape`.
-  static func stridesIn(contiguous shape: [Int], dim: Int, step: Int, base: [Int], original: [Int])
-    -> [Int]
-  {
+  static func stridesIn(contiguous shape: [Int], dim: Int, step: Int) -> [Int] {
     var cst = Shape.contiguousStrides(shape)
     cst[dim] *= step
     return cst

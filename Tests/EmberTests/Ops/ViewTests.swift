@@ -16,6 +16,9 @@ import Testing
     #expect(x.t().reshape(6).toArray() == [0, 3, 1, 4, 2, 5])
     #expect(x.reshape(3, -1).shape == [3, 2])
     #expect(x.mT.shape == [3, 2])
+    // a contiguous view with an offset copies through the memcpy path
+    #expect(x.reshape(3, 2).narrow(0, start: 1, length: 2).clone().toArray() == [2, 3, 4, 5])
+    #expect(x.t().contiguous().toArray() == [0, 3, 1, 4, 2, 5])
   }
 
   @Test func viewGradients() throws {
