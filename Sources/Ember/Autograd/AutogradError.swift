@@ -15,6 +15,9 @@ public enum AutogradError: Error, Equatable, CustomStringConvertible {
   case inPlaceOnLeaf
   /// An in-place operation on a view of a leaf that requires grad.
   case inPlaceOnViewOfLeaf
+  /// An in-place op with history on a view made under no-grad, or on one of several views one op
+  /// returned (split, chunk, unbind). `function` names the view's own op when it has history.
+  case inPlaceOnRestrictedView(function: String?, outputNr: Int, multipleViews: Bool)
   /// `requiresGrad` on an integer or bool tensor.
   case nonFloatingRequiresGrad(DType)
   /// `requiresGrad` changed on a tensor that has history.
@@ -73,6 +76,21 @@ public enum AutogradError: Error, Equatable, CustomStringConvertible {
       return
         "a view of a leaf Variable that requires grad is being used in an in-place operation. "
         + "Update it inside withNoGrad { }, or use an out-of-place op."
+    case .inPlaceOnRestrictedView(let function, let nr, let multiple):
+      let opening =
+        function.map { "Output \(nr) of \($0) is a view and is being modified inplace." }
+        ?? "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
+      if multiple {
+        return opening
+          + " This view is the output of a function that returns multiple views. Such functions "
+          + "do not allow the output views to be modified inplace. You should replace the "
+          + "inplace operation by an out-of-place one."
+      }
+      return opening
+        + " Given that this use case is ambiguous and error-prone, it is forbidden. You can "
+        + "clarify your code by moving both the view and the inplace either both inside the "
+        + "withNoGrad block (if you don't want the inplace to be tracked) or both outside (if you "
+        + "want the inplace to be tracked)."
     case .nonFloatingRequiresGrad(let d):
       return
         "Only Tensors of floating point dtype can require gradients (got \(d)). "

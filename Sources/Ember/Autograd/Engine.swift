@@ -119,12 +119,7 @@ enum Engine {
         if lastGrad >= 0 {
           var grads = materialize(buffers, lo..<(lastGrad + 1), node)
           for s in lo..<hi { buffers[s] = nil }
-          let preHooks = node.preHooks
-          if !preHooks.isEmpty {
-            for (slot, hook) in preHooks {
-              if let replaced = hook(grads[slot]) { grads[slot] = replaced }
-            }
-          }
+          node.runPreHooks(&grads)
           let retained = node.retainedGradTensors
           if !retained.isEmpty {
             for (slot, weak) in retained { weak.value?.accumulateGrad(grads[slot]) }

@@ -256,7 +256,7 @@ final class CustomFunctionNode: Node {
       } else if !first || r.requiresGrad || isInput(r) {
         // an input returned as is (or a tensor returned twice): a view of it with the new history
         let out = r.alias()
-        out.attachView(to: r.viewBase ?? r)
+        out.attachView(to: r.viewBase ?? r, from: r)
         out.gradFn = node
         out.outputNr = i
         outputs.append(out)

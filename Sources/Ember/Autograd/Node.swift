@@ -48,6 +48,15 @@ public class Node {
   /// Number of gradients this node takes (one per forward output).
   public var outputCount: Int { outputs.count }
 
+  /// Runs the hooks registered on the gradients this node receives, before anything reads them
+  /// (retained grads, `grad(of:withRespectTo:)` captures, ``apply(_:)``), as PyTorch runs tensor
+  /// pre-hooks. A hook returning a tensor replaces that gradient.
+  func runPreHooks(_ grads: inout [Tensor]) {
+    for (slot, hook) in preHooks {
+      if let replaced = hook(grads[slot]) { grads[slot] = replaced }
+    }
+  }
+
   /// Computes input gradients from output gradients (same count as outputs; missing ones are
   /// zeros). Subclasses override.
   func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
@@ -108,12 +117,16 @@ public final class AccumulateGrad: Node {
       outputs: [OutputMeta(shape: variable.shape, dtype: variable.dtype)])
   }
 
-  override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
-    var g = gradOutputs[0]
+  /// A leaf's hooks live on the leaf (the accumulator is cached weakly and may be made anew);
+  /// they run here, before a capture by `grad(of:withRespectTo:)` or the accumulation.
+  override func runPreHooks(_ grads: inout [Tensor]) {
     for hook in variable.leafHooks {
-      if let replaced = hook(g) { g = replaced }
+      if let replaced = hook(grads[0]) { grads[0] = replaced }
     }
-    variable.accumulateGrad(g)
+  }
+
+  override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+    variable.accumulateGrad(gradOutputs[0])
     return []
   }
 }

@@ -20,9 +20,26 @@ extension Tensor {
   // MARK: requiresGrad, leaves, grad
 
   /// Whether gradients flow to this tensor: a leaf the user marked, or a result of ops on such.
+  ///
+  /// Setting it follows PyTorch's `x.requires_grad = flag`: allowed on leaves (true only for
+  /// floating-point dtypes); on a tensor with history it stops with PyTorch's message, since a
+  /// setter cannot throw (``setRequiresGrad(_:)`` is the throwing form).
   public var requiresGrad: Bool {
-    if viewBase != nil { refreshViewHistory() }
-    return leafRequiresGrad || gradFn != nil
+    get {
+      if viewBase != nil { refreshViewHistory() }
+      return leafRequiresGrad || gradFn != nil
+    }
+    set {
+      if gradFn != nil {
+        preconditionFailure(
+          newValue
+            ? "requiresGrad: you can only change requires_grad flags of leaf variables."
+            : "requiresGrad: \(AutogradError.requiresGradOnNonLeaf)")
+      }
+      do { try setRequiresGrad(newValue) } catch {
+        preconditionFailure("requiresGrad: \(error)")
+      }
+    }
   }
 
   /// After an in-place change to this view's base (directly or through another view), reads the
@@ -34,12 +51,28 @@ extension Tensor {
     else { return }
     let geometry = self.geometry(in: base)
     let baseShape = base.shape
-    gradFn = FunctionNode(
+    let regenerated = FunctionNode(
       name: "AsStridedBackward0", nextEdges: [Edge(node: baseFn, inputNr: base.outputNr)],
       outputs: [OutputMeta(shape: shape, dtype: dtype)], saved: []
     ) { ctx in [try Tensor.embed(ctx.grad, into: baseShape, at: geometry)] }
-    outputNr = 0
+    takeHistory(regenerated, outputNr: 0)
     viewBaseHistory = ObjectIdentifier(baseFn)
+  }
+
+  /// Gives this tensor a new history after an in-place op (or a view's regeneration). A retained
+  /// grad moves to the new node, as PyTorch moves `retains_grad` when it rebases history; hooks
+  /// registered before stay on the old node (they see the gradient of the old value).
+  func takeHistory(_ fn: Node?, outputNr nr: Int) {
+    if retainsGradFlag, let old = gradFn {
+      old.retainedGradTensors.removeAll { $0.tensor.value === self }
+      if let fn {
+        fn.retainedGradTensors.append((nr, WeakTensor(self)))
+      } else {
+        retainsGradFlag = false
+      }
+    }
+    gradFn = fn
+    outputNr = nr
   }
 
   /// True for tensors created by the user (and results of ops that did not record history).
@@ -135,10 +168,16 @@ extension Tensor {
     leafRequiresGrad = false
   }
 
-  /// The values without history (PyTorch's `.data`). Assigning replaces this tensor's storage and
-  /// shape while keeping its identity, `.grad` and `requiresGrad`.
+  /// The values without history (PyTorch's `.data`). It shares memory with this tensor but has
+  /// its own version counter, so in-place changes through it are invisible to autograd (unlike
+  /// ``detach()``, whose changes are caught when a saved tensor is used). Assigning replaces this
+  /// tensor's storage and shape while keeping its identity, `.grad` and `requiresGrad`.
   public var data: Tensor {
-    get { alias() }
+    get {
+      Tensor(
+        storage: Storage(versionAliasOf: storage), shape: shape, strides: strides,
+        offset: storageOffset)
+    }
     set {
       storage = newValue.storage
       shape = newValue.shape

@@ -18,13 +18,22 @@ extension Tensor {
   ///
   /// Afterwards the storage version is bumped and `self` (and, for a view, its base) takes the
   /// new history, as PyTorch's rebase_history does.
+  /// - checksOverlap: refuse a destination whose elements share memory (a stride-0 dimension),
+  ///   as PyTorch does for every in-place op but `fill_`, `masked_fill_` and `index_put_`.
   @discardableResult
   func inPlace(
-    others: [Tensor] = [], savesSelf: Bool = false, direct: () -> Void,
-    differentiable: (Tensor) -> Tensor
+    others: [Tensor] = [], savesSelf: Bool = false, checksOverlap: Bool = true,
+    direct: () -> Void, differentiable: (Tensor) -> Tensor
   ) throws -> Tensor {
+    // a view's requiresGrad follows its base, as PyTorch's DifferentiableViewMeta::requires_grad
+    let recording =
+      GradMode.isEnabled
+      && (requiresGrad || viewBase?.requiresGrad == true || others.contains { $0.requiresGrad })
+    // PyTorch's order: the view's creation first, then leaves, then memory overlap
+    if recording { try checkViewCanRebase() }
     try checkInPlace()
-    let recording = GradMode.isEnabled && (requiresGrad || others.contains { $0.requiresGrad })
+    if checksOverlap { try checkNoInternalOverlap() }
+    for other in others { try checkNoPartialOverlap(with: other) }
     if !recording {
       direct()
       storage.bumpVersion()
@@ -40,13 +49,48 @@ extension Tensor {
     return self
   }
 
+  /// PyTorch's `handle_view_on_rebase`: a view made under no-grad, or one of several views one op
+  /// returned (split, chunk, unbind), cannot take the history of an in-place op: its base's
+  /// gradient could not be computed correctly.
+  func checkViewCanRebase() throws {
+    guard viewBase != nil, viewCreation != .regular else { return }
+    throw AutogradError.inPlaceOnRestrictedView(
+      function: gradFn.map { SavedTensor.shortName($0.name) }, outputNr: outputNr,
+      multipleViews: viewCreation == .multipleViews)
+  }
+
+  /// PyTorch's `assert_no_internal_overlap`: a stride-0 dimension of size > 1 means several
+  /// elements are one memory location, so an elementwise write would race with itself.
+  func checkNoInternalOverlap() throws {
+    for (n, st) in zip(shape, strides) where st == 0 && n > 1 {
+      throw TensorError.internalOverlap(shape: shape, strides: strides)
+    }
+  }
+
+  /// PyTorch's `assert_no_partial_overlap` between the written tensor and an operand: the same
+  /// memory read and written through different layouts gives order-dependent results. Like
+  /// PyTorch, only dense layouts are compared (anything else is too hard to decide cheaply).
+  func checkNoPartialOverlap(with other: Tensor) throws {
+    if other === self || count == 0 || other.count == 0 { return }
+    guard Shape.isNonOverlappingAndDense(shape: shape, strides: strides),
+      Shape.isNonOverlappingAndDense(shape: other.shape, strides: other.strides)
+    else { return }
+    let size = dtype.byteSize
+    let a = (start: address, end: address + count * size)
+    let b = (start: other.address, end: other.address + other.count * other.dtype.byteSize)
+    if a == b && strides == other.strides { return }
+    if a.start < b.end && b.start < a.end { throw TensorError.partialOverlap }
+  }
+
+  /// The address of element [0, ...] (for overlap checks; aliases made by `.data` share it).
+  var address: Int { Int(bitPattern: storage.data) + storageOffset * dtype.byteSize }
+
   /// Makes `self` (already holding `result`'s values) take `result`'s history; for a view, the
   /// base takes a CopySlices node so gradients reach both the untouched part of the base and the
   /// rewritten region.
   func rebaseHistory(onto result: Tensor) {
     guard let base = viewBase else {
-      gradFn = result.gradFn
-      outputNr = result.outputNr
+      takeHistory(result.gradFn, outputNr: result.outputNr)
       return
     }
     precondition(
@@ -71,8 +115,7 @@ extension Tensor {
       let gradResult = ctx.needsInputGrad(1) ? g.contiguous().region(geometry).clone() : nil
       return [gradBase, gradResult]
     }
-    base.gradFn = copySlices
-    base.outputNr = 0
+    base.takeHistory(copySlices, outputNr: 0)
     // The view now reads the new base history through its geometry.
     refreshViewHistory()
   }
@@ -90,7 +133,7 @@ extension Tensor {
   /// A view of a contiguous tensor at a geometry relative to its first element (no history).
   func region(_ g: ViewGeometry) -> Tensor {
     let v = alias(shape: g.shape, strides: g.strides, offset: storageOffset + g.offset)
-    v.attachView(to: viewBase ?? self)
+    v.attachView(to: viewBase ?? self, from: self)
     return v
   }
 
@@ -128,7 +171,7 @@ extension Tensor {
     let targetShape = shape
     let targetDType = dtype
     return try inPlace(
-      direct: { fillRaw(value) },
+      checksOverlap: false, direct: { fillRaw(value) },
       differentiable: { _ in Tensor.full(targetShape, value, dtype: targetDType) })
   }
 

@@ -5,7 +5,9 @@ import Synchronization
 ///
 /// The storage also carries the version counter that autograd uses to detect in-place writes to
 /// tensors saved for backward: every in-place op bumps it, and views and `detach()`ed tensors see
-/// the same counter because they share the storage.
+/// the same counter because they share the storage. `.data` gets a storage that aliases the same
+/// memory with a counter of its own (``init(versionAliasOf:)``), as PyTorch's `.data` is
+/// invisible to autograd.
 public final class Storage {
   public let dtype: DType
   /// Number of elements the buffer holds.
@@ -13,6 +15,8 @@ public final class Storage {
   @usableFromInline let data: UnsafeMutableRawPointer
   /// Bumped by every in-place write through any tensor that shares this storage.
   @exclusivity(unchecked) public internal(set) var version: Int = 0
+  /// For an alias: the storage that owns the memory (kept alive by this reference).
+  private let owner: Storage?
 
   private static let live = Atomic<Int>(0)
 
@@ -23,6 +27,7 @@ public final class Storage {
     precondition(count >= 0, "Storage: negative element count \(count)")
     self.count = count
     self.dtype = dtype
+    self.owner = nil
     let bytes = max(count * dtype.byteSize, 1)
     if bytes >= BufferCache.minimumBytes {
       self.data = BufferCache.allocate(bytes)
@@ -35,6 +40,16 @@ public final class Storage {
     Storage.live.wrappingAdd(1, ordering: .relaxed)
   }
 
+  /// A storage over the same memory as `other` with a fresh version counter (for `.data`).
+  init(versionAliasOf other: Storage) {
+    let root = other.owner ?? other
+    self.count = root.count
+    self.dtype = root.dtype
+    self.data = root.data
+    self.owner = root
+    Storage.live.wrappingAdd(1, ordering: .relaxed)
+  }
+
   /// A storage whose bytes are all zero.
   static func zeroed(count: Int, dtype: DType) -> Storage {
     let s = Storage(count: count, dtype: dtype)
@@ -43,13 +58,14 @@ public final class Storage {
   }
 
   deinit {
+    Storage.live.wrappingSubtract(1, ordering: .relaxed)
+    guard owner == nil else { return }
     let bytes = max(count * dtype.byteSize, 1)
     if bytes >= BufferCache.minimumBytes {
       BufferCache.release(data, bytes)
     } else {
       data.deallocate()
     }
-    Storage.live.wrappingSubtract(1, ordering: .relaxed)
   }
 
   @inlinable func pointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {

@@ -35,6 +35,8 @@ public final class Tensor {
   /// The base's history when this view's history was last derived from it; when the base has
   /// been modified in place since, the view's history is rebuilt from the base's new history.
   @exclusivity(unchecked) var viewBaseHistory: ObjectIdentifier?
+  /// How this view was made; in-place writes through restricted views are refused.
+  @exclusivity(unchecked) var viewCreation = ViewCreation.regular
   /// A label used by graph visualization (`x`, `weight`, ...).
   public var name: String?
 
@@ -75,10 +77,13 @@ public final class Tensor {
   /// True when elements are laid out row-major without gaps.
   public var isContiguous: Bool { Shape.isContiguous(shape: shape, strides: strides) }
 
-  /// Makes this tensor a differentiable view of `base` (the root of a view chain).
-  func attachView(to base: Tensor) {
+  /// Makes this tensor a differentiable view of `base` (the root of a view chain), made from
+  /// `source` (`base` itself or a view of it). A view made under no-grad is marked so; otherwise
+  /// it inherits the mark of the view it was made from (PyTorch's propagate_creation_meta).
+  func attachView(to base: Tensor, from source: Tensor) {
     viewBase = base
     viewBaseHistory = base.gradFn.map(ObjectIdentifier.init)
+    viewCreation = GradMode.isEnabled ? source.viewCreation : .noGrad
   }
 
   /// A new header over the same storage (no autograd history).
@@ -92,6 +97,18 @@ public final class Tensor {
   @inlinable func basePointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {
     storage.pointer(T.self) + storageOffset
   }
+}
+
+/// How a view was made (PyTorch's `CreationMeta`), deciding whether an in-place op recorded
+/// through it is allowed.
+enum ViewCreation: UInt8 {
+  /// Made with grad mode on by a single-view op: in-place writes are tracked.
+  case regular
+  /// Made under no-grad: an in-place write with grad mode on is refused (ambiguous).
+  case noGrad
+  /// One of several views returned by one op (split, chunk, unbind): in-place writes with
+  /// history are refused, since the op's backward cannot see them.
+  case multipleViews
 }
 
 /// Shape arithmetic shared by tensors and kernels.
@@ -121,6 +138,19 @@ public enum Shape {
       if shape[i] != 1 && strides[i] != expected { return false }
       expected *= shape[i]
       i -= 1
+    }
+    return true
+  }
+
+  /// PyTorch's `is_non_overlapping_and_dense`: the elements fill a block of memory exactly, in
+  /// some order of the dimensions.
+  static func isNonOverlappingAndDense(shape: [Int], strides: [Int]) -> Bool {
+    if isContiguous(shape: shape, strides: strides) { return true }
+    let order = shape.indices.sorted { (strides[$0], shape[$0]) < (strides[$1], shape[$1]) }
+    var expected = 1
+    for d in order where shape[d] != 1 {
+      if strides[d] != expected { return false }
+      expected *= shape[d]
     }
     return true
   }

@@ -1,4 +1,5 @@
 import CEmberKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)

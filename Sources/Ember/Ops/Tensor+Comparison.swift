@@ -113,7 +113,7 @@ extension Tensor {
   @discardableResult
   public func maskedFillInPlace(_ mask: Tensor, _ value: Double) throws -> Tensor {
     try inPlace(
-      direct: { Kernel.copy(self.maskedFill(mask, value), into: self) },
+      checksOverlap: false, direct: { Kernel.copy(self.maskedFill(mask, value), into: self) },
       differentiable: { $0.maskedFill(mask, value) })
   }
 }

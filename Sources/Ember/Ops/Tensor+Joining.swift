@@ -205,6 +205,7 @@ extension Tensor {
     let outs = (0..<n).map { i in
       makeView(shape: sh, strides: st, offset: storageOffset + i * strides[d])
     }
+    Tensor.markMultipleViews(outs)
     if n > 0 && Tensor.needsGrad(self) {
       Tensor.record("UnbindBackward0", inputs: [self], outputs: outs) { ctx in
         [Tensor.stack(ctx.gradOutputs, dim: d)]
@@ -226,11 +227,21 @@ extension Tensor {
         makeView(shape: sh, strides: strides, offset: storageOffset + start * strides[d]))
       start += len
     }
+    Tensor.markMultipleViews(outs)
     if Tensor.needsGrad(self) {
       Tensor.record(name, inputs: [self], outputs: outs) { ctx in
         [Tensor.cat(ctx.gradOutputs, dim: d)]
       }
     }
     return outs
+  }
+}
+
+extension Tensor {
+  /// Marks the views one op returned together (PyTorch's MULTI_OUTPUT_NODE; under no-grad they
+  /// keep their no-grad mark).
+  static func markMultipleViews(_ views: [Tensor]) {
+    guard GradMode.isEnabled else { return }
+    for v in views { v.viewCreation = .multipleViews }
   }
 }

@@ -185,7 +185,7 @@ extension Tensor {
     let list = indexingExpandMasks(indices, op: "index_put_")
     let v = indexingPrepareValues(values, for: list)
     return try inPlace(
-      others: [v],
+      others: [v], checksOverlap: false,
       direct: { indexingWrite(list, values: v, accumulate: accumulate) },
       differentiable: { $0.indexPut(list, values: v, accumulate: accumulate) })
   }

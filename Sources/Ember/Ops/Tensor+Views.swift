@@ -5,7 +5,7 @@ extension Tensor {
   /// A view of this tensor with new geometry, linked to the root base for in-place tracking.
   func makeView(shape: [Int], strides: [Int], offset: Int) -> Tensor {
     let v = alias(shape: shape, strides: strides, offset: offset)
-    v.attachView(to: viewBase ?? self)
+    v.attachView(to: viewBase ?? self, from: self)
     return v
   }
 

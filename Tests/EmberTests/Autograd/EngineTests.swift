@@ -27,3 +27,25 @@ import Testing
     #expect(try gradgradcheck({ $0[0] * $0[1] / $0[1].exp() }, inputs: [a, b]))
   }
 }
+
+/// Hooks on leaves run before `grad(of:withRespectTo:)` captures the gradient (issue 5).
+@Suite struct LeafHookCaptureTests {
+  @Test func leafHookRunsBeforeCapture() throws {
+    // PyTorch: x.register_hook(lambda g: g * 2); torch.autograd.grad((x * 3).sum(), x) -> [6, 6]
+    let x = try Tensor([1.0, 2.0], requiresGrad: true)
+    try x.registerHook { $0 * 2 }
+    let g = try grad(of: (x * 3).sum(), withRespectTo: x)
+    expectTensor(g, shape: [2], [6, 6])
+    #expect(x.grad == nil)
+    // and still once (not twice) in backward
+    try (x * 3).sum().backward()
+    expectTensor(x.grad, shape: [2], [6, 6])
+  }
+
+  @Test func removedLeafHookNoLongerRuns() throws {
+    let x = try Tensor([1.0, 2.0], requiresGrad: true)
+    let handle = try x.registerHook { $0 * 2 }
+    handle.remove()
+    expectTensor(try grad(of: (x * 3).sum(), withRespectTo: x), shape: [2], [3, 3])
+  }
+}

@@ -46,3 +46,8 @@ func leaf64(_ shape: [Int], seed: Int = 1, positive: Bool = false, awayFromZero:
   try! t.setRequiresGrad()
   return t
 }
+
+/// What an exit test's child process wrote to standard error.
+func stderrText(_ result: ExitTest.Result?) -> String {
+  String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+}
