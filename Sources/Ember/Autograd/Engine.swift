@@ -140,6 +140,7 @@ enum Engine {
           let skip = (capturing && node is AccumulateGrad) || !leadsToCapture
           if !skip {
             outputs = try node.apply(grads)
+            try validate(&outputs, of: node)
             // only nodes that ran free what they saved (a skipped branch may run in a later pass)
             if !keepGraph { node.releaseSaved() }
             if AnomalyMode.isEnabled {
@@ -164,6 +165,36 @@ enum Engine {
       }
     }
     return captured
+  }
+
+  /// Checks what a node's backward returned, as PyTorch's `validate_outputs`: one gradient per
+  /// input edge; each reduced to its input's shape by summing broadcast dimensions (so rules need
+  /// not undo broadcasting themselves) and converted to its input's dtype. A shape that does not
+  /// broadcast to the input's is the rule's bug and throws, naming the node.
+  static func validate(_ grads: inout [Tensor?], of node: Node) throws {
+    let edges = node.nextEdges
+    guard grads.count == edges.count else {
+      throw AutogradError.wrongGradientCount(
+        function: node.name, expected: edges.count, got: grads.count)
+    }
+    for (i, edge) in edges.enumerated() {
+      guard let g = grads[i] else { continue }
+      guard let next = edge.node, edge.inputNr < next.outputs.count else {
+        grads[i] = nil  // nothing receives it: the input does not require grad
+        continue
+      }
+      let meta = next.outputs[edge.inputNr]
+      var fixed = g
+      if g.shape != meta.shape {
+        guard Shape.isExpandable(meta.shape, to: g.shape) else {
+          throw AutogradError.wrongGradientShape(
+            function: node.name, index: i, got: g.shape, expected: meta.shape)
+        }
+        fixed = fixed.sumTo(meta.shape)
+      }
+      if fixed.dtype != meta.dtype && meta.dtype.isFloatingPoint { fixed = fixed.to(meta.dtype) }
+      if fixed !== g { grads[i] = fixed }
+    }
   }
 
   /// What a run knows about one node.

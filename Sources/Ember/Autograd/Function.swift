@@ -166,37 +166,8 @@ final class CustomFunctionNode: Node {
     if grads.count > expected && grads[expected...].allSatisfy({ $0 == nil }) {
       grads.removeLast(grads.count - expected)
     }
-    guard grads.count == expected else {
-      throw AutogradError.wrongGradientCount(function: name, expected: expected, got: grads.count)
-    }
-    for (i, edge) in nextEdges.enumerated() {
-      guard let next = edge.node else {
-        grads[i] = nil  // the input does not require grad: the gradient is dropped
-        continue
-      }
-      guard var g = grads[i] else { continue }
-      let meta = next.outputs[edge.inputNr]
-      if g.shape != meta.shape {
-        guard CustomFunctionNode.isExpandable(meta.shape, to: g.shape) else {
-          throw AutogradError.wrongGradientShape(
-            function: name, index: i, got: g.shape, expected: meta.shape)
-        }
-        g = g.sumTo(meta.shape)
-      }
-      if g.dtype != meta.dtype && meta.dtype.isFloatingPoint { g = g.to(meta.dtype) }
-      grads[i] = g
-    }
+    // count, shape and dtype are checked by the engine, as for every node
     return grads
-  }
-
-  /// Whether `shape` broadcasts to `target` (PyTorch's `is_expandable_to`).
-  static func isExpandable(_ shape: [Int], to target: [Int]) -> Bool {
-    guard shape.count <= target.count else { return false }
-    for i in 0..<shape.count {
-      let s = shape[shape.count - 1 - i]
-      if s != 1 && s != target[target.count - 1 - i] { return false }
-    }
-    return true
   }
 
   /// Runs a custom function: forward without history, then (if any input requires grad and grad

@@ -142,6 +142,16 @@ public enum Shape {
     return true
   }
 
+  /// Whether `shape` broadcasts to `target` (PyTorch's `is_expandable_to`).
+  static func isExpandable(_ shape: [Int], to target: [Int]) -> Bool {
+    guard shape.count <= target.count else { return false }
+    for i in 0..<shape.count {
+      let s = shape[shape.count - 1 - i]
+      if s != 1 && s != target[target.count - 1 - i] { return false }
+    }
+    return true
+  }
+
   /// PyTorch's `is_non_overlapping_and_dense`: the elements fill a block of memory exactly, in
   /// some order of the dimensions.
   static func isNonOverlappingAndDense(shape: [Int], strides: [Int]) -> Bool {
