@@ -5,6 +5,7 @@ let package = Package(
   name: "Ember",
   products: [
     .library(name: "Ember", targets: ["Ember"]),
+    .library(name: "EmberNN", targets: ["EmberNN"]),
     .executable(name: "ember-tutorials", targets: ["EmberTutorials"]),
     .executable(name: "ember-graph", targets: ["EmberGraph"]),
     .executable(name: "ember-bench", targets: ["EmberBench"]),
@@ -18,13 +19,22 @@ let package = Package(
       dependencies: ["CEmberKernels"],
       path: "Sources/Ember"
     ),
-    .executableTarget(name: "EmberTutorials", dependencies: ["Ember"], path: "Examples/Tutorials"),
+    // torch.nn: modules found by reflection, containers, layers over the core's functional ops
+    .target(name: "EmberNN", dependencies: ["Ember"], path: "Sources/EmberNN"),
+    .executableTarget(
+      name: "EmberTutorials", dependencies: ["Ember", "EmberNN"], path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
     .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/EmberBench"),
     .testTarget(
       name: "EmberTests",
       dependencies: ["Ember"],
       path: "Tests/EmberTests",
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "EmberNNTests",
+      dependencies: ["EmberNN"],
+      path: "Tests/EmberNNTests",
       resources: [.copy("Fixtures")]
     ),
   ],

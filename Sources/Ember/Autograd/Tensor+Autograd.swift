@@ -9,7 +9,7 @@ import Synchronization
 /// A handle that removes a registered hook.
 public final class RemovableHandle {
   private var onRemove: (() -> Void)?
-  init(_ onRemove: @escaping () -> Void) { self.onRemove = onRemove }
+  public init(_ onRemove: @escaping () -> Void) { self.onRemove = onRemove }
   public func remove() {
     onRemove?()
     onRemove = nil

@@ -7,38 +7,41 @@
 /// Hot stored properties are marked `@exclusivity(unchecked)`: Swift's run-time exclusivity checks
 /// on class properties cost about a third of a small op's time, and a `Tensor` is not shared
 /// across threads (it is not `Sendable`), so overlapping accesses cannot come from elsewhere.
-public final class Tensor {
+///
+/// The class is public but not open: only the core subclasses it (``Parameter``, as PyTorch's
+/// `nn.Parameter` subclasses `Tensor`), and every member is final, so calls stay direct.
+public class Tensor {
   /// The buffer this tensor reads. Replaced only by `data` assignment (PyTorch's `x.data = ...`).
-  @exclusivity(unchecked) public internal(set) var storage: Storage
-  @exclusivity(unchecked) public internal(set) var shape: [Int]
+  @exclusivity(unchecked) final public internal(set) var storage: Storage
+  @exclusivity(unchecked) final public internal(set) var shape: [Int]
   /// Element strides per dimension (in elements, not bytes).
-  @exclusivity(unchecked) public internal(set) var strides: [Int]
+  @exclusivity(unchecked) final public internal(set) var strides: [Int]
   /// Offset of element [0, 0, ...] inside the storage, in elements.
-  @exclusivity(unchecked) public internal(set) var storageOffset: Int
+  @exclusivity(unchecked) final public internal(set) var storageOffset: Int
 
   // MARK: autograd metadata
   /// Set on leaves the user marked as requiring grad.
-  @exclusivity(unchecked) var leafRequiresGrad = false
+  @exclusivity(unchecked) final var leafRequiresGrad = false
   /// The node that produced this tensor (nil for leaves).
-  @exclusivity(unchecked) public internal(set) var gradFn: Node?
+  @exclusivity(unchecked) final public internal(set) var gradFn: Node?
   /// Which output of `gradFn` this tensor is.
-  @exclusivity(unchecked) public internal(set) var outputNr = 0
+  @exclusivity(unchecked) final public internal(set) var outputNr = 0
   /// The cached accumulator node of a leaf (weak, as in PyTorch: the graph owns it).
-  weak var gradAccumulatorCache: AccumulateGrad?
-  @exclusivity(unchecked) var gradStorage: Tensor?
-  @exclusivity(unchecked) var retainsGradFlag = false
+  final weak var gradAccumulatorCache: AccumulateGrad?
+  @exclusivity(unchecked) final var gradStorage: Tensor?
+  @exclusivity(unchecked) final var retainsGradFlag = false
   /// Hooks run on the gradient of this tensor (for leaves; non-leaves register on their node).
-  @exclusivity(unchecked) var leafHooks: [(Tensor) -> Tensor?] = []
+  @exclusivity(unchecked) final var leafHooks: [(Tensor) -> Tensor?] = []
   /// The tensor this one is a differentiable view of (the root base), used to rebase history
   /// when a view is modified in place.
-  @exclusivity(unchecked) var viewBase: Tensor?
+  @exclusivity(unchecked) final var viewBase: Tensor?
   /// The base's history when this view's history was last derived from it; when the base has
   /// been modified in place since, the view's history is rebuilt from the base's new history.
-  @exclusivity(unchecked) var viewBaseHistory: ObjectIdentifier?
+  @exclusivity(unchecked) final var viewBaseHistory: ObjectIdentifier?
   /// How this view was made; in-place writes through restricted views are refused.
-  @exclusivity(unchecked) var viewCreation = ViewCreation.regular
+  @exclusivity(unchecked) final var viewCreation = ViewCreation.regular
   /// A label used by graph visualization (`x`, `weight`, ...).
-  public var name: String?
+  final public var name: String?
 
   init(storage: Storage, shape: [Int], strides: [Int], offset: Int) {
     self.storage = storage
@@ -64,37 +67,37 @@ public final class Tensor {
     self.storageOffset = 0
   }
 
-  public var dtype: DType { storage.dtype }
+  public final var dtype: DType { storage.dtype }
   /// Number of dimensions (PyTorch's `dim()`).
-  public var rank: Int { shape.count }
+  public final var rank: Int { shape.count }
   /// Number of elements (PyTorch's `numel()`).
-  public var count: Int { Shape.count(shape) }
-  public var isScalar: Bool { shape.isEmpty }
+  public final var count: Int { Shape.count(shape) }
+  public final var isScalar: Bool { shape.isEmpty }
 
   /// Size of one dimension; negative dims count from the end.
-  public func size(_ dim: Int) -> Int { shape[Shape.normalize(dim, rank: rank, op: "size")] }
+  public final func size(_ dim: Int) -> Int { shape[Shape.normalize(dim, rank: rank, op: "size")] }
 
   /// True when elements are laid out row-major without gaps.
-  public var isContiguous: Bool { Shape.isContiguous(shape: shape, strides: strides) }
+  public final var isContiguous: Bool { Shape.isContiguous(shape: shape, strides: strides) }
 
   /// Makes this tensor a differentiable view of `base` (the root of a view chain), made from
   /// `source` (`base` itself or a view of it). A view made under no-grad is marked so; otherwise
   /// it inherits the mark of the view it was made from (PyTorch's propagate_creation_meta).
-  func attachView(to base: Tensor, from source: Tensor) {
+  final func attachView(to base: Tensor, from source: Tensor) {
     viewBase = base
     viewBaseHistory = base.gradFn.map(ObjectIdentifier.init)
     viewCreation = GradMode.isEnabled ? source.viewCreation : .noGrad
   }
 
   /// A new header over the same storage (no autograd history).
-  func alias(shape: [Int]? = nil, strides: [Int]? = nil, offset: Int? = nil) -> Tensor {
+  final func alias(shape: [Int]? = nil, strides: [Int]? = nil, offset: Int? = nil) -> Tensor {
     Tensor(
       storage: storage, shape: shape ?? self.shape, strides: strides ?? self.strides,
       offset: offset ?? storageOffset)
   }
 
   /// Typed pointer to element [0, ...] (the storage offset applied).
-  @inlinable func basePointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {
+  @inlinable final func basePointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {
     storage.pointer(T.self) + storageOffset
   }
 }
