@@ -78,7 +78,8 @@ public enum Init {
   /// The identity matrix in a 2-D tensor (`eye_`).
   @discardableResult
   public static func eye(_ t: Tensor) -> Tensor {
-    precondition(t.rank == 2, "Init.eye: Only tensors with 2 dimensions are supported (shape \(t.shape))")
+    precondition(
+      t.rank == 2, "Init.eye: Only tensors with 2 dimensions are supported (shape \(t.shape))")
     return fill(t) { try $0.copy(from: Tensor.eye(t.shape[0], t.shape[1], dtype: t.dtype)) }
   }
 
@@ -151,7 +152,8 @@ public enum Init {
   public static func orthogonal(_ t: Tensor, gain: Double = 1, generator: Generator? = nil)
     -> Tensor
   {
-    precondition(t.rank >= 2, "Init.orthogonal: Only tensors with 2 or more dimensions are supported")
+    precondition(
+      t.rank >= 2, "Init.orthogonal: Only tensors with 2 or more dimensions are supported")
     if t.count == 0 { return t }
     let rows = t.shape[0]
     let cols = t.count / rows

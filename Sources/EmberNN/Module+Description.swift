@@ -2,7 +2,8 @@
 extension Module {
   /// PyTorch's `Module.__repr__` layout: the name, then the extra description and the children.
   func defaultDescription() -> String {
-    let extra = extraDescription.isEmpty ? [] : extraDescription.split(separator: "\n").map(String.init)
+    let extra =
+      extraDescription.isEmpty ? [] : extraDescription.split(separator: "\n").map(String.init)
     let children = childDescriptionLines()
     var text = typeName + "("
     let lines = extra + children

@@ -87,7 +87,9 @@ extension Module {
 
   /// Every parameter with its dotted name (`fc1.weight`), depth first, each parameter object
   /// once unless `removingDuplicates` is false (`named_parameters()`).
-  public func namedParameters(prefix: String = "", recurse: Bool = true, removingDuplicates: Bool = true)
+  public func namedParameters(
+    prefix: String = "", recurse: Bool = true, removingDuplicates: Bool = true
+  )
     -> [(name: String, parameter: Parameter)]
   {
     var seen = Set<ObjectIdentifier>()

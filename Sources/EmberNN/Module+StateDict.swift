@@ -20,7 +20,9 @@ extension Module {
       }
     }
     for (name, member) in members {
-      if case .module(let m) = member { m.appendState(into: &out, prefix: Module.join(prefix, name)) }
+      if case .module(let m) = member {
+        m.appendState(into: &out, prefix: Module.join(prefix, name))
+      }
     }
   }
 
@@ -83,7 +85,9 @@ public struct StateDictError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     var lines: [String] = []
     let quoted = { (keys: [String]) in keys.map { "\"\($0)\"" }.joined(separator: ", ") }
-    if !missingKeys.isEmpty { lines.append("Missing key(s) in state_dict: \(quoted(missingKeys)). ") }
+    if !missingKeys.isEmpty {
+      lines.append("Missing key(s) in state_dict: \(quoted(missingKeys)). ")
+    }
     if !unexpectedKeys.isEmpty {
       lines.append("Unexpected key(s) in state_dict: \(quoted(unexpectedKeys)). ")
     }

@@ -39,7 +39,8 @@ public struct StateDict: Sequence, ExpressibleByDictionaryLiteral, CustomStringC
   }
 
   public var description: String {
-    "StateDict(" + keys.map { "\($0): \(storage[$0]!.dtype) \(storage[$0]!.shape)" }.joined(
-      separator: ", ") + ")"
+    "StateDict("
+      + keys.map { "\($0): \(storage[$0]!.dtype) \(storage[$0]!.shape)" }.joined(
+        separator: ", ") + ")"
   }
 }

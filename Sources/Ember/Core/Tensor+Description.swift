@@ -83,6 +83,12 @@ extension Tensor: CustomStringConvertible {
   /// `_tensor_str` does (same number format, line breaks and summarization); `.pytorch` also
   /// writes the metadata as PyTorch does, `.ember` in Swift style.
   public func formatted(_ options: PrintOptions) -> String {
+    // a Parameter prints as PyTorch's: a header line, then the tensor
+    if self is Parameter { return "Parameter containing:\n" + formattedTensor(options) }
+    return formattedTensor(options)
+  }
+
+  private func formattedTensor(_ options: PrintOptions) -> String {
     let prefix = "tensor("
     let indent = prefix.utf8.count
     let pytorch = options.style == .pytorch

@@ -22,7 +22,8 @@ public final class ParameterList: Module, RandomAccessCollection {
     let lines = registeredParameters.map { name, p in
       "    (\(name)): Parameter containing: [torch.\(p!.dtype) of size \(ParameterList.sizeText(p!.shape))]"
     }
-    return lines.isEmpty ? "ParameterList()" : "ParameterList(\n" + lines.joined(separator: "\n") + "\n)"
+    return lines.isEmpty
+      ? "ParameterList()" : "ParameterList(\n" + lines.joined(separator: "\n") + "\n)"
   }
 
   static func sizeText(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "x") }
