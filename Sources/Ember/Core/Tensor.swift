@@ -63,13 +63,23 @@ public final class Tensor {
   }
 
   public var dtype: DType { storage.dtype }
-  /// Number of dimensions (PyTorch's `dim()`).
+  /// Number of dimensions (PyTorch's `dim()` and `ndim`).
   public var rank: Int { shape.count }
   /// Number of elements (PyTorch's `numel()`).
   public var count: Int { Shape.count(shape) }
   public var isScalar: Bool { shape.isEmpty }
 
-  /// Size of one dimension; negative dims count from the end.
+  /// Number of dimensions (`dim()`), the same as `rank`.
+  public func dim() -> Int { shape.count }
+  /// Number of dimensions (`ndim`), the same as `rank`.
+  public var ndim: Int { shape.count }
+  /// Number of elements (`numel()`), the same as `count`.
+  public func numel() -> Int { count }
+
+  /// The shape (`size()`), the same as `shape`.
+  public func size() -> [Int] { shape }
+
+  /// Size of one dimension (`size(d)`); negative dims count from the end.
   public func size(_ dim: Int) -> Int { shape[Shape.normalize(dim, rank: rank, op: "size")] }
 
   /// True when elements are laid out row-major without gaps.
