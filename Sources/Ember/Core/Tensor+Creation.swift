@@ -77,13 +77,14 @@ extension Tensor {
     var shape: [Int] = []
     data.collectScalars(into: &values, shape: &shape, depth: 0)
     let dt = dtype ?? L.inferredDType
-    self.init(shape: shape, doubles: values, dtype: dt)
     if dt == .int64 && L.inferredDType == .int64 {
-      // integers above 2^53 do not survive the trip through Double: copy them exactly
+      // integers above 2^53 do not survive the trip through Double (and near Int64.max the
+      // rounded Double does not fit back): copy them exactly
       var ints: [Int64] = []
       data.collectIntegers(into: &ints)
-      let p = basePointer(Int64.self)
-      for (i, v) in ints.enumerated() { p[i] = v }
+      self.init(shape: shape, scalars: ints)
+    } else {
+      self.init(shape: shape, doubles: values, dtype: dt)
     }
   }
 
@@ -153,6 +154,25 @@ extension Tensor {
   /// `Tensor.ones(2, 3)`, as `torch.ones(2, 3)`.
   public static func ones(_ shape: Int..., dtype: DType = .defaultFloat) -> Tensor {
     ones(shape, dtype: dtype)
+  }
+
+  /// A tensor of `shape` whose contents are unspecified (`torch.empty`): write every element
+  /// before reading it. Float and integer tensors get memory that is not cleared (possibly a
+  /// freed tensor's old values, as in PyTorch); bool tensors start false, because a Swift `Bool`
+  /// must hold 0 or 1.
+  public static func empty(_ shape: [Int], dtype: DType = .defaultFloat) -> Tensor {
+    dtype == .bool
+      ? Tensor(zerosShape: shape, dtype: dtype) : Tensor(uninitializedShape: shape, dtype: dtype)
+  }
+
+  /// `Tensor.empty(2, 3)`, as `torch.empty(2, 3)`.
+  public static func empty(_ shape: Int..., dtype: DType = .defaultFloat) -> Tensor {
+    empty(shape, dtype: dtype)
+  }
+
+  /// An unspecified-content tensor with the shape of `t` (`torch.empty_like`).
+  public static func empty(like t: Tensor, dtype: DType? = nil) -> Tensor {
+    empty(t.shape, dtype: dtype ?? t.dtype)
   }
 
   public static func zeros(like t: Tensor, dtype: DType? = nil) -> Tensor {

@@ -68,13 +68,23 @@ public class Tensor {
   }
 
   public final var dtype: DType { storage.dtype }
-  /// Number of dimensions (PyTorch's `dim()`).
+  /// Number of dimensions (PyTorch's `dim()` and `ndim`).
   public final var rank: Int { shape.count }
   /// Number of elements (PyTorch's `numel()`).
   public final var count: Int { Shape.count(shape) }
   public final var isScalar: Bool { shape.isEmpty }
 
-  /// Size of one dimension; negative dims count from the end.
+  /// Number of dimensions (`dim()`), the same as `rank`.
+  public final func dim() -> Int { shape.count }
+  /// Number of dimensions (`ndim`), the same as `rank`.
+  public final var ndim: Int { shape.count }
+  /// Number of elements (`numel()`), the same as `count`.
+  public final func numel() -> Int { count }
+
+  /// The shape (`size()`), the same as `shape`.
+  public final func size() -> [Int] { shape }
+
+  /// Size of one dimension (`size(d)`); negative dims count from the end.
   public final func size(_ dim: Int) -> Int { shape[Shape.normalize(dim, rank: rank, op: "size")] }
 
   /// True when elements are laid out row-major without gaps.

@@ -131,8 +131,8 @@ extension Kernel {
 
   /// `x` with the kept dims first and the reduced dims last, contiguous (copied only when the
   /// layout needs it), with the number of output elements and of reduced elements per output.
-  static func reducedRows(_ x: Tensor, dims: [Int]) -> (rows: Tensor, outer: Int, inner: Int) {
-    let reduced = Set(dims)
+  static func reducedRows(_ x: Tensor, dim: [Int]) -> (rows: Tensor, outer: Int, inner: Int) {
+    let reduced = Set(dim)
     let kept = (0..<x.rank).filter { !reduced.contains($0) }
     let red = (0..<x.rank).filter { reduced.contains($0) }
     let perm = kept + red
@@ -205,11 +205,11 @@ extension Kernel {
 
   /// For a contiguous tensor whose reduced dims are adjacent (size-1 dims aside), the reduction
   /// seen as [outer, n, inner] (reduce the middle); nil for other layouts.
-  static func blockLayout(_ x: Tensor, dims: [Int]) -> (outer: Int, n: Int, inner: Int)? {
+  static func blockLayout(_ x: Tensor, dim: [Int]) -> (outer: Int, n: Int, inner: Int)? {
     guard x.isContiguous else { return nil }
-    let red = dims.filter { x.shape[$0] != 1 }
+    let red = dim.filter { x.shape[$0] != 1 }
     guard let first = red.first, let last = red.last else { return (x.count, 1, 1) }
-    let reduced = Set(dims)
+    let reduced = Set(dim)
     for d in first...last where !reduced.contains(d) && x.shape[d] != 1 { return nil }
     var outer = 1
     var n = 1

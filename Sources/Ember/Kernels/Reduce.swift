@@ -1,16 +1,16 @@
 extension Kernel {
-  /// Reduces `x` over `dims` into a new contiguous tensor of the keepdim shape.
+  /// Reduces `x` over the dims `dim` into a new contiguous tensor of the keepdim shape.
   ///
   /// For every output element, `combine(&acc, value, i)` sees the reduced elements in row-major
   /// order of the reduced dims (`i` counts from 0), then `finish(acc)` gives the output value.
   /// Output elements are computed in parallel when the work is large.
   @inline(__always)
   static func reduce<T: TensorScalar, A, R: TensorScalar>(
-    _ x: Tensor, dims: [Int], initial: A, _ combine: (inout A, T, Int) -> Void,
+    _ x: Tensor, dim: [Int], initial: A, _ combine: (inout A, T, Int) -> Void,
     _ finish: (A, Int) -> R
   ) -> Tensor {
     let rank = x.rank
-    let reduced = Set(dims)
+    let reduced = Set(dim)
     let keepShape = (0..<rank).map { reduced.contains($0) ? 1 : x.shape[$0] }
     let out = Tensor(uninitializedShape: keepShape, dtype: R.dtype)
     let kept = (0..<rank).filter { !reduced.contains($0) }
@@ -104,7 +104,7 @@ extension Kernel {
   }
 }
 
-/// The coalesced outer/inner iteration of ``Kernel/reduce(_:dims:initial:_:_:)``.
+/// The coalesced outer/inner iteration of ``Kernel/reduce(_:dim:initial:_:_:)``.
 @usableFromInline
 struct ReduceLayout {
   @usableFromInline let outerShape: [Int]

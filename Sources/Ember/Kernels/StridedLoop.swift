@@ -11,29 +11,29 @@ struct StridedPlan {
 
   @usableFromInline
   init(shape: [Int], strides: [[Int]]) {
-    var dims: [Int] = []
+    var sizes: [Int] = []
     var st: [[Int]] = Array(repeating: [], count: strides.count)
     for d in 0..<shape.count where shape[d] != 1 {
-      if let last = dims.last {
+      if let last = sizes.last {
         var mergeable = true
         for k in 0..<strides.count where st[k].last! != strides[k][d] * shape[d] {
           mergeable = false
           break
         }
         if mergeable {
-          dims[dims.count - 1] = last * shape[d]
+          sizes[sizes.count - 1] = last * shape[d]
           for k in 0..<strides.count { st[k][st[k].count - 1] = strides[k][d] }
           continue
         }
       }
-      dims.append(shape[d])
+      sizes.append(shape[d])
       for k in 0..<strides.count { st[k].append(strides[k][d]) }
     }
-    if dims.isEmpty {
-      dims = [1]
+    if sizes.isEmpty {
+      sizes = [1]
       for k in 0..<strides.count { st[k] = [0] }
     }
-    self.shape = dims
+    self.shape = sizes
     self.strides = st
   }
 

@@ -435,7 +435,7 @@ extension Tensor {
     for (i, s) in shape.enumerated() where s == 1 && self.shape[lead + i] != 1 {
       dims.append(lead + i)
     }
-    let summed = dims.isEmpty ? self : sum(dims: dims, keepdim: true)
+    let summed = dims.isEmpty ? self : sum(dim: dims, keepdim: true)
     return summed.reshape(shape)
   }
 

@@ -117,3 +117,81 @@ extension Tensor {
       differentiable: { $0.maskedFill(mask, value) })
   }
 }
+
+// MARK: - isclose, allclose, equal
+
+extension Tensor {
+  /// Whether each element is close to the matching (broadcast) element of `other`
+  /// (`torch.isclose`): `|self - other| <= atol + |rtol * other|`, a bool tensor.
+  ///
+  /// Both tensors must have the same dtype, as in PyTorch. Equal values are always close
+  /// (infinities of the same sign included); NaN is close to NaN only when `equalNan` is true.
+  /// The error bounds are computed in the tensors' dtype (float32 for int64 and bool tensors),
+  /// as PyTorch does.
+  public func isclose(
+    _ other: Tensor, rtol: Double = 1e-05, atol: Double = 1e-08, equalNan: Bool = false
+  ) -> Tensor {
+    precondition(
+      dtype == other.dtype,
+      "isclose: \(dtype.scalarTypeName) did not match \(other.dtype.scalarTypeName)")
+    precondition(rtol >= 0, "isclose: rtol must be greater than or equal to zero, but got \(rtol)")
+    precondition(atol >= 0, "isclose: atol must be greater than or equal to zero, but got \(atol)")
+    let (r, a) = (Float(rtol), Float(atol))
+    switch dtype {
+    case .float32:
+      return Kernel.zip(self, other, op: "isclose") { (x: Float, y: Float) in
+        Tensor.close(x, y, rtol: r, atol: a, equalNan: equalNan)
+      }
+    case .float64:
+      return Kernel.zip(self, other, op: "isclose") { (x: Double, y: Double) in
+        Tensor.close(x, y, rtol: rtol, atol: atol, equalNan: equalNan)
+      }
+    case .int64:
+      return Kernel.zip(self, other, op: "isclose") { (x: Int64, y: Int64) in
+        x == y || Float((x &- y).magnitude) <= a + (r * Float(y)).magnitude
+      }
+    case .bool:
+      return Kernel.zip(self, other, op: "isclose") { (x: Bool, y: Bool) in
+        x == y || 1 <= a + (y ? r : 0)  // |x - y| is 1 when they differ
+      }
+    }
+  }
+
+  /// PyTorch's closeness test of two floating-point values, computed in their type.
+  @inline(__always)
+  private static func close<T: BinaryFloatingPoint>(
+    _ x: T, _ y: T, rtol: T, atol: T, equalNan: Bool
+  ) -> Bool {
+    if x == y || (equalNan && x.isNaN && y.isNaN) { return true }
+    let actual = (x - y).magnitude
+    return actual.isFinite && actual <= atol + (rtol * y).magnitude
+  }
+
+  /// Whether every element is close to `other`'s (`torch.allclose`); see
+  /// ``isclose(_:rtol:atol:equalNan:)``. The defaults are PyTorch's: `rtol` 1e-05, `atol` 1e-08.
+  public func allclose(
+    _ other: Tensor, rtol: Double = 1e-05, atol: Double = 1e-08, equalNan: Bool = false
+  ) -> Bool {
+    isclose(other, rtol: rtol, atol: atol, equalNan: equalNan).all().item(as: Bool.self)
+  }
+
+  /// Whether `other` has the same shape and the same values (`torch.equal`). The dtypes may
+  /// differ (values are compared after type promotion); NaN is not equal to NaN.
+  ///
+  /// `Tensor` is not `Equatable` (its `==` would have to compare elements and return a tensor,
+  /// PyTorch's `==`, written `.==` here), so this method is how to compare two tensors as values.
+  public func equal(_ other: Tensor) -> Bool {
+    guard shape == other.shape else { return false }
+    if dtype == .int64 && other.dtype == .int64 {
+      // exact for integers beyond 2^53, which the Double comparison of `.==` is not
+      return Kernel.zip(self, other, op: "equal") { (x: Int64, y: Int64) in x == y }
+        .all().item(as: Bool.self)
+    }
+    return (self .== other).all().item(as: Bool.self)
+  }
+}
+
+extension DType {
+  /// PyTorch's scalar type name in kernel messages (`Float`, `Double`, `Long`, `Bool`).
+  fileprivate var scalarTypeName: String { String(legacyTypeName.dropLast("Tensor".count)) }
+}

@@ -16,22 +16,22 @@ extension Tensor {
       "\(op)(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
     )
     return evenExtreme(
-      dims: Array(0..<rank), keepdim: false, isMax: isMax,
+      dim: Array(0..<rank), keepdim: false, isMax: isMax,
       node: isMax ? "MaxBackward1" : "MinBackward1")
   }
 
-  /// amax/amin over the normalized `dims`, recorded as `node` with the gradient shared evenly
+  /// amax/amin over the normalized dims `d`, recorded as `node` with the gradient shared evenly
   /// between ties (full max/min and amax/amin).
-  private func evenExtreme(dims d: [Int], keepdim: Bool, isMax: Bool, node: String) -> Tensor {
-    let keep = extremeKeep(dims: d, isMax: isMax)
-    let out = reductionOutput(keep, dims: d, keepdim: keepdim)
+  private func evenExtreme(dim d: [Int], keepdim: Bool, isMax: Bool, node: String) -> Tensor {
+    let keep = extremeKeep(dim: d, isMax: isMax)
+    let out = reductionOutput(keep, dim: d, keepdim: keepdim)
     if Tensor.needsGrad(self) {
       let keepShape = keep.shape
       Tensor.record(node, inputs: [self], outputs: [out], saving: [self], savingOutputs: [0]) {
         ctx in
         let x = try ctx.saved(0)
         let result = try ctx.saved(1).reshape(keepShape)
-        return [Tensor.evenlyDistribute(ctx.grad.reshape(keepShape), x, result, dims: d)]
+        return [Tensor.evenlyDistribute(ctx.grad.reshape(keepShape), x, result, dim: d)]
       }
     }
     return out
@@ -39,15 +39,15 @@ extension Tensor {
 
   /// `g` (keepdim-shaped) shared evenly by the elements equal to `result` in each slice (NaN
   /// matching NaN), as PyTorch's amax/amin and full max/min backward.
-  static func evenlyDistribute(_ g: Tensor, _ x: Tensor, _ result: Tensor, dims: [Int]) -> Tensor {
+  static func evenlyDistribute(_ g: Tensor, _ x: Tensor, _ result: Tensor, dim: [Int]) -> Tensor {
     let mask = (x .== result).logicalOr(x.isNaN().logicalAnd(result.isNaN()))
-    let count = mask.sum(dims: dims, keepdim: true).to(g.dtype)
+    let count = mask.sum(dim: dim, keepdim: true).to(g.dtype)
     return Tensor.where(mask, g / count, Tensor.scalar(0, dtype: g.dtype))
   }
 
-  /// amax/amin over `dims` in keepdim layout (no autograd); NaN propagates.
-  func extremeKeep(dims d: [Int], isMax: Bool) -> Tensor {
-    if dtype == .bool { return to(.int64).extremeKeep(dims: d, isMax: isMax).to(.bool) }
+  /// amax/amin over the dims `d` in keepdim layout (no autograd); NaN propagates.
+  func extremeKeep(dim d: [Int], isMax: Bool) -> Tensor {
+    if dtype == .bool { return to(.int64).extremeKeep(dim: d, isMax: isMax).to(.bool) }
     func run<T: NumericScalar>(_: T.Type) -> Tensor {
       let merge: (T, T) -> T = { a, b in
         if a != a { return a }
@@ -56,18 +56,18 @@ extension Tensor {
       }
       let fast =
         isMax
-        ? fastFold(ExtremeFold<T, MaxExtreme>.self, dims: d, merge: merge)
-        : fastFold(ExtremeFold<T, MinExtreme>.self, dims: d, merge: merge)
+        ? fastFold(ExtremeFold<T, MaxExtreme>.self, dim: d, merge: merge)
+        : fastFold(ExtremeFold<T, MinExtreme>.self, dim: d, merge: merge)
       if let fast { return fast }
       if isMax {
         return Kernel.reduce(
-          self, dims: d, initial: T.zero,
+          self, dim: d, initial: T.zero,
           { (a: inout T, v: T, i: Int) in
             if i == 0 || (a == a && (v > a || v != v)) { a = v }
           }, { a, _ in a })
       }
       return Kernel.reduce(
-        self, dims: d, initial: T.zero,
+        self, dim: d, initial: T.zero,
         { (a: inout T, v: T, i: Int) in
           if i == 0 || (a == a && (v < a || v != v)) { a = v }
         }, { a, _ in a })
@@ -102,9 +102,9 @@ extension Tensor {
       rank == 0 || shape[d] > 0,
       "\(op)(): Expected reduction dim \(d) to have non-zero size (shape \(shape)).")
     let (valuesKeep, indicesKeep) = extremeWithIndexKeep(dim: d, isMax: isMax)
-    let dims = rank == 0 ? [] : [d]
-    let values = reductionOutput(valuesKeep, dims: dims, keepdim: keepdim)
-    let indices = reductionOutput(indicesKeep, dims: dims, keepdim: keepdim)
+    let reduced = rank == 0 ? [] : [d]
+    let values = reductionOutput(valuesKeep, dim: reduced, keepdim: keepdim)
+    let indices = reductionOutput(indicesKeep, dim: reduced, keepdim: keepdim)
     if Tensor.needsGrad(self) {
       let keepShape = valuesKeep.shape
       let inShape = shape
@@ -157,37 +157,37 @@ extension Tensor {
 
   // MARK: amax / amin
 
-  /// Largest values over `dims` (all dims when nil or empty) (`amax`); NaN propagates. The gradient is
-  /// split evenly between ties.
-  public func amax(dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
-    amaxImpl(dims: dims, keepdim: keepdim, isMax: true)
+  /// Largest values over `dim` (all dims when nil or empty) (`amax`); NaN propagates. The
+  /// gradient is split evenly between ties.
+  public func amax(dim: [Int]? = nil, keepdim: Bool = false) -> Tensor {
+    amaxImpl(dim: dim, keepdim: keepdim, isMax: true)
   }
 
   /// Largest values over one dim (`amax(dim)`).
   public func amax(dim: Int, keepdim: Bool = false) -> Tensor {
-    amaxImpl(dims: [dim], keepdim: keepdim, isMax: true)
+    amaxImpl(dim: [dim], keepdim: keepdim, isMax: true)
   }
 
-  /// Smallest values over `dims` (all dims when nil or empty) (`amin`); NaN propagates. The gradient is
-  /// split evenly between ties.
-  public func amin(dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
-    amaxImpl(dims: dims, keepdim: keepdim, isMax: false)
+  /// Smallest values over `dim` (all dims when nil or empty) (`amin`); NaN propagates. The
+  /// gradient is split evenly between ties.
+  public func amin(dim: [Int]? = nil, keepdim: Bool = false) -> Tensor {
+    amaxImpl(dim: dim, keepdim: keepdim, isMax: false)
   }
 
   /// Smallest values over one dim (`amin(dim)`).
   public func amin(dim: Int, keepdim: Bool = false) -> Tensor {
-    amaxImpl(dims: [dim], keepdim: keepdim, isMax: false)
+    amaxImpl(dim: [dim], keepdim: keepdim, isMax: false)
   }
 
-  private func amaxImpl(dims: [Int]?, keepdim: Bool, isMax: Bool) -> Tensor {
+  private func amaxImpl(dim: [Int]?, keepdim: Bool, isMax: Bool) -> Tensor {
     let op = isMax ? "amax" : "amin"
-    let d = reductionDims(dims, op: op)
+    let d = reductionDims(dim, op: op)
     for k in d where shape[k] == 0 {
       preconditionFailure(
         "\(op)(): Expected reduction dim \(k) to have non-zero size (shape \(shape)).")
     }
     return evenExtreme(
-      dims: d, keepdim: keepdim, isMax: isMax, node: isMax ? "AmaxBackward0" : "AminBackward0")
+      dim: d, keepdim: keepdim, isMax: isMax, node: isMax ? "AmaxBackward0" : "AminBackward0")
   }
 
   // MARK: argmax / argmin
@@ -219,6 +219,6 @@ extension Tensor {
       rank == 0 || shape[d] > 0,
       "\(op)(): Expected reduction dim \(d) to have non-zero size (shape \(shape)).")
     let (_, i) = extremeWithIndexKeep(dim: d, isMax: isMax)
-    return reductionOutput(i, dims: rank == 0 ? [] : [d], keepdim: keepdim)
+    return reductionOutput(i, dim: rank == 0 ? [] : [d], keepdim: keepdim)
   }
 }

@@ -1,18 +1,24 @@
-/// Statistics and scans: `variance`, `std`, `logsumexp`, `norm` and `cumsum`.
+/// Statistics and scans: `var`, `std`, `logsumexp`, `norm` and `cumsum`.
+///
+/// Each reduction takes `dim:` as one `Int` or a list `[Int]`; `nil` (the default) or `[]` covers
+/// every dim.
 
-// MARK: - variance, std, logsumexp, norm
+// MARK: - var, std, logsumexp, norm
 
 extension Tensor {
-  /// Variance over `dims` (all dims when nil) with Bessel-style `correction` (`var`; PyTorch's
-  /// name is a Swift keyword). Floating-point tensors only.
-  public func variance(dims: [Int]? = nil, correction: Double = 1, keepdim: Bool = false) -> Tensor
-  {
+  /// Variance over `dim` (all dims when nil or empty) with Bessel-style `correction` (`var`);
+  /// floating-point tensors only.
+  ///
+  /// `var` is a Swift keyword, but a member can still be called by that name: write `x.var()`,
+  /// `x.var(dim: 1, correction: 0)`. Only the declaration (and an unqualified call inside a
+  /// `Tensor` extension) needs backticks.
+  public func `var`(dim: [Int]? = nil, correction: Double = 1, keepdim: Bool = false) -> Tensor {
     precondition(
       dtype.isFloatingPoint,
       "var: std and var only support floating point and complex dtypes (got \(dtype))")
-    let d = reductionDims(dims, op: "var")
-    let keep = varianceKeep(dims: d, correction: correction)
-    let out = reductionOutput(keep, dims: d, keepdim: keepdim)
+    let d = reductionDims(dim, op: "var")
+    let keep = varianceKeep(dim: d, correction: correction)
+    let out = reductionOutput(keep, dim: d, keepdim: keepdim)
     if Tensor.needsGrad(self) {
       let keepShape = keep.shape
       let n = d.reduce(1) { $0 * shape[$1] }
@@ -20,28 +26,33 @@ extension Tensor {
         let x = try ctx.saved(0)
         return [
           Tensor.varianceBackward(
-            ctx.grad.reshape(keepShape), x, dims: d, count: n, correction: correction)
+            ctx.grad.reshape(keepShape), x, dim: d, count: n, correction: correction)
         ]
       }
     }
     return out
   }
 
-  /// Standard deviation over `dims` (all dims when nil) with `correction` (`std`). The gradient
-  /// is 0 where the result is 0, as in PyTorch.
-  public func std(dims: [Int]? = nil, correction: Double = 1, keepdim: Bool = false) -> Tensor {
+  /// Variance over one dim (`var(dim, correction, keepdim)`).
+  public func `var`(dim: Int, correction: Double = 1, keepdim: Bool = false) -> Tensor {
+    self.var(dim: [dim], correction: correction, keepdim: keepdim)
+  }
+
+  /// Standard deviation over `dim` (all dims when nil or empty) with `correction` (`std`). The
+  /// gradient is 0 where the result is 0, as in PyTorch.
+  public func std(dim: [Int]? = nil, correction: Double = 1, keepdim: Bool = false) -> Tensor {
     precondition(
       dtype.isFloatingPoint,
       "std: std and var only support floating point and complex dtypes (got \(dtype))")
-    let d = reductionDims(dims, op: "std")
-    let v = varianceKeep(dims: d, correction: correction)
+    let d = reductionDims(dim, op: "std")
+    let v = varianceKeep(dim: d, correction: correction)
     let keep: Tensor
     if dtype == .float32 {
       keep = Kernel.map(v) { (x: Float) in x.squareRoot() }
     } else {
       keep = Kernel.map(v) { (x: Double) in x.squareRoot() }
     }
-    let out = reductionOutput(keep, dims: d, keepdim: keepdim)
+    let out = reductionOutput(keep, dim: d, keepdim: keepdim)
     if Tensor.needsGrad(self) {
       let keepShape = keep.shape
       let n = d.reduce(1) { $0 * shape[$1] }
@@ -56,24 +67,29 @@ extension Tensor {
         let g = ctx.grad.reshape(keepShape)
         let gradVar = Tensor.where(isZero, zero, g / (Tensor.where(isZero, one, result) * 2))
         return [
-          Tensor.varianceBackward(gradVar, x, dims: d, count: n, correction: correction)
+          Tensor.varianceBackward(gradVar, x, dim: d, count: n, correction: correction)
         ]
       }
     }
     return out
   }
 
-  /// d var / d x applied to a keepdim-shaped gradient: `2 / (n - correction) * g * (x - mean)`.
-  static func varianceBackward(
-    _ g: Tensor, _ x: Tensor, dims: [Int], count n: Int, correction: Double
-  ) -> Tensor {
-    (g * (2.0 / (Double(n) - correction))) * (x - x.mean(dims: dims, keepdim: true))
+  /// Standard deviation over one dim (`std(dim, correction, keepdim)`).
+  public func std(dim: Int, correction: Double = 1, keepdim: Bool = false) -> Tensor {
+    std(dim: [dim], correction: correction, keepdim: keepdim)
   }
 
-  /// Variance over `dims` in keepdim layout (no autograd): two passes in double per slice
+  /// d var / d x applied to a keepdim-shaped gradient: `2 / (n - correction) * g * (x - mean)`.
+  static func varianceBackward(
+    _ g: Tensor, _ x: Tensor, dim: [Int], count n: Int, correction: Double
+  ) -> Tensor {
+    (g * (2.0 / (Double(n) - correction))) * (x - x.mean(dim: dim, keepdim: true))
+  }
+
+  /// Variance over the dims `d` in keepdim layout (no autograd): two passes in double per slice
   /// (mean, then compensated squared deviations).
-  private func varianceKeep(dims d: [Int], correction: Double) -> Tensor {
-    let (rows, outer, inner) = Kernel.reducedRows(self, dims: d)
+  private func varianceKeep(dim d: [Int], correction: Double) -> Tensor {
+    let (rows, outer, inner) = Kernel.reducedRows(self, dim: d)
     let out = Tensor(uninitializedShape: reducedShape(d, keepdim: true), dtype: dtype)
     let divisor = Swift.max(0, Double(inner) - correction)
     func run<T: FloatScalar>(_: T.Type) {
@@ -112,13 +128,13 @@ extension Tensor {
     return out
   }
 
-  /// log(sum(exp(x))) over `dims` (all dims when nil or empty), computed stably (`logsumexp`); integer
-  /// inputs give float32.
-  public func logsumexp(dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
-    if !dtype.isFloatingPoint { return to(.defaultFloat).logsumexp(dims: dims, keepdim: keepdim) }
-    let d = reductionDims(dims, op: "logsumexp")
-    let keep = logsumexpKeep(dims: d)
-    let out = reductionOutput(keep, dims: d, keepdim: keepdim)
+  /// log(sum(exp(x))) over `dim` (all dims when nil or empty), computed stably (`logsumexp`);
+  /// integer inputs give float32. PyTorch requires `dim`; here it defaults to every dim.
+  public func logsumexp(dim: [Int]? = nil, keepdim: Bool = false) -> Tensor {
+    if !dtype.isFloatingPoint { return to(.defaultFloat).logsumexp(dim: dim, keepdim: keepdim) }
+    let d = reductionDims(dim, op: "logsumexp")
+    let keep = logsumexpKeep(dim: d)
+    let out = reductionOutput(keep, dim: d, keepdim: keepdim)
     if Tensor.needsGrad(self) {
       let keepShape = keep.shape
       Tensor.record(
@@ -134,13 +150,13 @@ extension Tensor {
 
   /// log(sum(exp(x))) over one dim (`logsumexp(dim)`).
   public func logsumexp(dim: Int, keepdim: Bool = false) -> Tensor {
-    logsumexp(dims: [dim], keepdim: keepdim)
+    logsumexp(dim: [dim], keepdim: keepdim)
   }
 
-  /// logsumexp over `dims` in keepdim layout (no autograd): shifts by the slice maximum (0 when
-  /// it is infinite, as PyTorch).
-  private func logsumexpKeep(dims d: [Int]) -> Tensor {
-    let (rows, outer, inner) = Kernel.reducedRows(self, dims: d)
+  /// logsumexp over the dims `d` in keepdim layout (no autograd): shifts by the slice maximum
+  /// (0 when it is infinite, as PyTorch).
+  private func logsumexpKeep(dim d: [Int]) -> Tensor {
+    let (rows, outer, inner) = Kernel.reducedRows(self, dim: d)
     let out = Tensor(uninitializedShape: reducedShape(d, keepdim: true), dtype: dtype)
     /// The scalar path, also used when the maximum is +inf.
     func slow<T: FloatScalar>(_ p: UnsafePointer<T>) -> T {
@@ -178,14 +194,16 @@ extension Tensor {
     return out
   }
 
-  /// The vector p-norm over `dims` (all dims when nil) (`norm`, `linalg.vector_norm`): p = 2
-  /// by default; 0 counts non-zeros, ±infinity take the largest/smallest magnitude. The p = 2
-  /// gradient is 0 at the zero vector, as PyTorch.
-  public func norm(p: Double = 2, dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
+  /// The vector p-norm over `dim` (all dims when nil or empty) (`norm`, `linalg.vector_norm`):
+  /// p = 2 by default; 0 counts non-zeros, ±infinity take the largest/smallest magnitude. The
+  /// p = 2 gradient is 0 at the zero vector, as PyTorch. Every form is recorded as
+  /// `LinalgVectorNormBackward0`, as PyTorch 2 records `x.norm()`, `x.norm(p, dim)` and
+  /// `torch.linalg.vector_norm`.
+  public func norm(p: Double = 2, dim: [Int]? = nil, keepdim: Bool = false) -> Tensor {
     precondition(
       dtype.isFloatingPoint,
       "linalg.vector_norm: Expected a floating point or complex tensor as input. Got \(dtype)")
-    let d = reductionDims(dims, op: "norm")
+    let d = reductionDims(dim, op: "norm")
     if p == -.infinity {
       for k in d where shape[k] == 0 {
         preconditionFailure(
@@ -194,40 +212,45 @@ extension Tensor {
       }
     }
     let keep =
-      dtype == .float32 ? normKeep(Float.self, p: p, dims: d) : normKeep(Double.self, p: p, dims: d)
-    let out = reductionOutput(keep, dims: d, keepdim: keepdim)
+      dtype == .float32 ? normKeep(Float.self, p: p, dim: d) : normKeep(Double.self, p: p, dim: d)
+    let out = reductionOutput(keep, dim: d, keepdim: keepdim)
     if Tensor.needsGrad(self) {
       let keepShape = keep.shape
       Tensor.record(
-        dims == nil ? "NormBackward0" : "NormBackward1", inputs: [self], outputs: [out],
+        "LinalgVectorNormBackward0", inputs: [self], outputs: [out],
         saving: [self], savingOutputs: [0]
       ) { ctx in
         let x = try ctx.saved(0)
         let result = try ctx.saved(1).reshape(keepShape)
-        return [Tensor.normBackward(ctx.grad.reshape(keepShape), x, result, p: p, dims: d)]
+        return [Tensor.normBackward(ctx.grad.reshape(keepShape), x, result, p: p, dim: d)]
       }
     }
     return out
   }
 
-  /// The p-norm over `dims` in keepdim layout (no autograd), accumulated in double.
-  private func normKeep<T: FloatScalar>(_: T.Type, p: Double, dims d: [Int]) -> Tensor {
+  /// p-norm over one dim (`norm(p, dim, keepdim)`).
+  public func norm(p: Double = 2, dim: Int, keepdim: Bool = false) -> Tensor {
+    norm(p: p, dim: [dim], keepdim: keepdim)
+  }
+
+  /// The p-norm over the dims `d` in keepdim layout (no autograd), accumulated in double.
+  private func normKeep<T: FloatScalar>(_: T.Type, p: Double, dim d: [Int]) -> Tensor {
     let maxMerge: (Double, Double) -> Double = { a, b in a != a ? a : (b != b || b > a ? b : a) }
     let minMerge: (Double, Double) -> Double = { a, b in a != a ? a : (b != b || b < a ? b : a) }
     if p == 2 {
-      if let fast = fastFold(NormTwoFold<T>.self, dims: d, merge: +) { return fast }
+      if let fast = fastFold(NormTwoFold<T>.self, dim: d, merge: +) { return fast }
       return foldReduce(
-        dims: d, initial: 0.0, { (a: inout Double, v: T) in a += v.doubleValue * v.doubleValue },
+        dim: d, initial: 0.0, { (a: inout Double, v: T) in a += v.doubleValue * v.doubleValue },
         merge: +, { a in T(fromDouble: a.squareRoot()) })
     }
     if p == 1 {
       return foldReduce(
-        dims: d, initial: 0.0, { (a: inout Double, v: T) in a += v.doubleValue.magnitude },
+        dim: d, initial: 0.0, { (a: inout Double, v: T) in a += v.doubleValue.magnitude },
         merge: +, { a in T(fromDouble: a) })
     }
     if p == .infinity {
       return foldReduce(
-        dims: d, initial: 0.0,
+        dim: d, initial: 0.0,
         { (a: inout Double, v: T) in
           let m = v.doubleValue.magnitude
           if a == a && (m > a || m != m) { a = m }
@@ -235,7 +258,7 @@ extension Tensor {
     }
     if p == -.infinity {
       return foldReduce(
-        dims: d, initial: Double.infinity,
+        dim: d, initial: Double.infinity,
         { (a: inout Double, v: T) in
           let m = v.doubleValue.magnitude
           if a == a && (m < a || m != m) { a = m }
@@ -243,18 +266,18 @@ extension Tensor {
     }
     if p == 0 {
       return foldReduce(
-        dims: d, initial: 0.0, { (a: inout Double, v: T) in a += v == 0 ? 0 : 1 }, merge: +,
+        dim: d, initial: 0.0, { (a: inout Double, v: T) in a += v == 0 ? 0 : 1 }, merge: +,
         { a in T(fromDouble: a) })
     }
     return foldReduce(
-      dims: d, initial: 0.0,
+      dim: d, initial: 0.0,
       { (a: inout Double, v: T) in a += Double.pow(v.doubleValue.magnitude, p) }, merge: +,
       { a in T(fromDouble: Double.pow(a, 1 / p)) })
   }
 
   /// The gradient of the p-norm (keepdim-shaped `g` and `norm`), PyTorch's norm_backward in
   /// tensor ops with safe denominators so double backward stays finite.
-  static func normBackward(_ g: Tensor, _ x: Tensor, _ norm: Tensor, p: Double, dims: [Int])
+  static func normBackward(_ g: Tensor, _ x: Tensor, _ norm: Tensor, p: Double, dim: [Int])
     -> Tensor
   {
     let zero = Tensor.scalar(0, dtype: x.dtype)
@@ -268,7 +291,7 @@ extension Tensor {
     if p == 2 { return g * Tensor.where(normIsZero, zero, x / safeNorm) }
     if p.isInfinite {
       let mask = (magnitude .== norm).logicalOr(x.isNaN().logicalAnd(norm.isNaN()))
-      let count = mask.sum(dims: dims, keepdim: true).to(x.dtype)
+      let count = mask.sum(dim: dim, keepdim: true).to(x.dtype)
       return sign * Tensor.where(mask, g / count, zero)
     }
     let xIsZero = x .== 0
@@ -321,20 +344,5 @@ extension Tensor {
       }
     }
     return out
-  }
-
-  /// Variance over one dim (`var(dim, correction, keepdim)`).
-  public func variance(dim: Int, correction: Double = 1, keepdim: Bool = false) -> Tensor {
-    variance(dims: [dim], correction: correction, keepdim: keepdim)
-  }
-
-  /// Standard deviation over one dim (`std(dim, correction, keepdim)`).
-  public func std(dim: Int, correction: Double = 1, keepdim: Bool = false) -> Tensor {
-    std(dims: [dim], correction: correction, keepdim: keepdim)
-  }
-
-  /// p-norm over one dim (`norm(p, dim, keepdim)`).
-  public func norm(p: Double = 2, dim: Int, keepdim: Bool = false) -> Tensor {
-    norm(p: p, dims: [dim], keepdim: keepdim)
   }
 }

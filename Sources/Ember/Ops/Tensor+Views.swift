@@ -156,6 +156,12 @@ extension Tensor {
     return out
   }
 
+  /// All dims in reverse order (`T`): the transpose of a matrix, recorded as `PermuteBackward0`.
+  /// For other ranks PyTorch still reverses the dims but warns that this use is deprecated
+  /// (prefer `mT` or `permute`); Ember reverses them without a warning.
+  // swift-format-ignore: AlwaysUseLowerCamelCase
+  public var T: Tensor { permute(Array((0..<rank).reversed())) }
+
   /// The last two dims swapped (`mT`): the transpose of each matrix in a batch.
   public var mT: Tensor {
     precondition(
@@ -230,31 +236,47 @@ extension Tensor {
   /// Expands to another tensor's shape (`expand_as`).
   public func expand(as other: Tensor) -> Tensor { expand(other.shape) }
 
-  /// Removes size-1 dims (all of them, or only `dim`) (`squeeze`).
-  public func squeeze(_ dim: Int? = nil) -> Tensor {
-    var keep: [Int]
-    if let dim {
-      if rank == 0 { return self }
-      let d = Shape.normalize(dim, rank: rank, op: "squeeze")
-      keep = Array(0..<rank)
-      if shape[d] == 1 { keep.remove(at: d) }
-    } else {
-      keep = (0..<rank).filter { shape[$0] != 1 }
-    }
+  /// Removes every size-1 dim (`squeeze()`, recorded as `SqueezeBackward0`).
+  public func squeeze() -> Tensor {
+    squeezing((0..<rank).filter { shape[$0] == 1 }, name: "SqueezeBackward0")
+  }
+
+  /// Removes `dim` if its size is 1 (`squeeze(dim)`, recorded as `SqueezeBackward1`). As in
+  /// Python, the label is optional: `x.squeeze(0)` and `x.squeeze(dim: 0)` are the same call.
+  public func squeeze(_ dim: Int) -> Tensor {
+    let d = Shape.normalize(dim, rank: rank, op: "squeeze")
+    return squeezing(rank > 0 && shape[d] == 1 ? [d] : [], name: "SqueezeBackward1")
+  }
+
+  /// Removes `dim` if its size is 1 (`squeeze(dim=d)`); the same as `squeeze(_:)`.
+  public func squeeze(dim: Int) -> Tensor { squeeze(dim) }
+
+  /// Removes those of the listed dims whose size is 1 (`squeeze((0, 2))`, recorded as
+  /// `SqueezeBackward2`); an empty list removes nothing, as in PyTorch.
+  public func squeeze(_ dim: [Int]) -> Tensor {
+    let d = uniqueDims(dim, op: "squeeze")
+    return squeezing(d.filter { rank > 0 && shape[$0] == 1 }, name: "SqueezeBackward2")
+  }
+
+  /// Removes those of the listed dims whose size is 1 (`squeeze(dim=(0, 2))`); the same as
+  /// `squeeze(_:)` with a list.
+  public func squeeze(dim: [Int]) -> Tensor { squeeze(dim) }
+
+  /// A view without the (normalized) dims `removed`, recorded as `name`.
+  private func squeezing(_ removed: [Int], name: String) -> Tensor {
+    let gone = Set(removed)
+    let keep = (0..<rank).filter { !gone.contains($0) }
     let out = makeView(
       shape: keep.map { shape[$0] }, strides: keep.map { strides[$0] }, offset: storageOffset)
     if Tensor.needsGrad(self) {
       let inShape = shape
-      Tensor.record(
-        dim == nil ? "SqueezeBackward0" : "SqueezeBackward1", inputs: [self], outputs: [out]
-      ) { ctx in
-        [ctx.grad.reshape(inShape)]
-      }
+      Tensor.record(name, inputs: [self], outputs: [out]) { ctx in [ctx.grad.reshape(inShape)] }
     }
     return out
   }
 
-  /// Inserts a size-1 dim at `dim` (`unsqueeze`).
+  /// Inserts a size-1 dim at `dim` (`unsqueeze`). As in Python, the label is optional:
+  /// `x.unsqueeze(0)` and `x.unsqueeze(dim: 0)` are the same call.
   public func unsqueeze(_ dim: Int) -> Tensor {
     let d = Shape.normalize(dim, rank: rank + 1, op: "unsqueeze")
     var sh = shape
@@ -270,6 +292,9 @@ extension Tensor {
     }
     return out
   }
+
+  /// Inserts a size-1 dim at `dim` (`unsqueeze(dim=d)`); the same as `unsqueeze(_:)`.
+  public func unsqueeze(dim: Int) -> Tensor { unsqueeze(dim) }
 
   // MARK: narrow, select, slice
 

@@ -166,7 +166,7 @@ import Testing
       let w = try Tensor([[0.5, -0.2], [0.1, 0.3]], requiresGrad: true)
       let x = Tensor([[1.0, 2.0], [3.0, 4.0]])
       func step() throws {
-        let y = ((x * w).sum(dims: [1]) - 1).pow(2).mean()
+        let y = ((x * w).sum(dim: [1]) - 1).pow(2).mean()
         try y.backward()
         try withNoGrad { try w.subInPlace(w.grad! * 0.01) }
         w.grad = nil

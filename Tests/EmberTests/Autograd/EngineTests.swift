@@ -23,7 +23,7 @@ import Testing
     let b = leaf64([4], seed: 2, positive: true)
     #expect(
       try gradcheck(
-        { ($0[0] * $0[1] + $0[0] / $0[1] - $0[1] ** 2.5).sum(dims: [0]) }, inputs: [a, b]))
+        { ($0[0] * $0[1] + $0[0] / $0[1] - $0[1] ** 2.5).sum(dim: [0]) }, inputs: [a, b]))
     #expect(try gradgradcheck({ $0[0] * $0[1] / $0[1].exp() }, inputs: [a, b]))
   }
 }

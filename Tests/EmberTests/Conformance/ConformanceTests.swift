@@ -190,10 +190,10 @@ struct GoldenCase {
       default: fatalError("pow: unsupported arguments")
       }
     case "sum":
-      return unary { x in dimsArg().map { x.sum(dims: $0, keepdim: keepdim) } ?? x.sum() }
+      return unary { x in dimsArg().map { x.sum(dim: $0, keepdim: keepdim) } ?? x.sum() }
     case "mean":
-      return unary { x in dimsArg().map { x.mean(dims: $0, keepdim: keepdim) } ?? x.mean() }
-    case "amax": return unary { $0.amax(dims: dimsArg() ?? [], keepdim: keepdim) }
+      return unary { x in dimsArg().map { x.mean(dim: $0, keepdim: keepdim) } ?? x.mean() }
+    case "amax": return unary { $0.amax(dim: dimsArg() ?? [], keepdim: keepdim) }
     case "max":
       if let d = intArg("dim") {
         let r = a[0].t.max(dim: d, keepdim: keepdim)
@@ -210,20 +210,20 @@ struct GoldenCase {
       return unary { x in intArg("dim").map { x.prod(dim: $0, keepdim: keepdim) } ?? x.prod() }
     case "var":
       return unary {
-        $0.variance(dims: dimsArg(), correction: doubleArg("correction") ?? 1, keepdim: keepdim)
+        $0.var(dim: dimsArg(), correction: doubleArg("correction") ?? 1, keepdim: keepdim)
       }
     case "std":
       return unary {
-        $0.std(dims: dimsArg(), correction: doubleArg("correction") ?? 1, keepdim: keepdim)
+        $0.std(dim: dimsArg(), correction: doubleArg("correction") ?? 1, keepdim: keepdim)
       }
-    case "logsumexp": return unary { $0.logsumexp(dims: dimsArg() ?? [], keepdim: keepdim) }
+    case "logsumexp": return unary { $0.logsumexp(dim: dimsArg() ?? [], keepdim: keepdim) }
     case "norm": return unary { $0.norm() }
     case "matmul": return [a[0].t.matmul(a[1].t)]
     case "reshape": return unary { $0.reshape((kwargs["shape"] as! [NSNumber]).map(\.intValue)) }
     case "permute": return unary { $0.permute((kwargs["dims"] as! [NSNumber]).map(\.intValue)) }
     case "transpose": return unary { $0.transpose(intArg("dim0")!, intArg("dim1")!) }
     case "expand": return unary { $0.expand((kwargs["size"] as! [NSNumber]).map(\.intValue)) }
-    case "squeeze": return unary { $0.squeeze(intArg("dim")) }
+    case "squeeze": return unary { x in intArg("dim").map { x.squeeze($0) } ?? x.squeeze() }
     case "unsqueeze": return unary { $0.unsqueeze(intArg("dim")!) }
     case "flatten":
       return unary {

@@ -32,10 +32,10 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
 
   static let all: [ReductionGoldenCase] = [
     .init("sum", shape: [], [11.625]) { $0.sum() },
-    .init("mean(dims: [0, 2])", shape: [3], [0.46875, 0.84375, 0.140625]) {
-      $0.mean(dims: [0, 2])
+    .init("mean(dim: [0, 2])", shape: [3], [0.46875, 0.84375, 0.140625]) {
+      $0.mean(dim: [0, 2])
     },
-    .init("sum(dims: [0, 1])", shape: [4], [2, 2.125, 5.875, 1.625]) { $0.sum(dims: [0, 1]) },
+    .init("sum(dim: [0, 1])", shape: [4], [2, 2.125, 5.875, 1.625]) { $0.sum(dim: [0, 1]) },
     .init("sum(dim: 1)", shape: [2, 4], [2.25, -0.75, 3.75, 1.25, -0.25, 2.875, 2.125, 0.375]) {
       $0.sum(dim: 1)
     },
@@ -50,12 +50,12 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
       $0.amin(dim: 1)
     },
     .init(
-      "norm(dims: [1])", shape: [2, 4],
+      "norm(dim: [1])", shape: [2, 4],
       [
         1.6007810593582121, 1.6770509831248424, 4.1003048667141817, 3.2882366094914763,
         3.9764934301467165, 2.3351927115336757, 1.7001838135919305, 2.0501524333570909,
       ]
-    ) { $0.norm(dims: [1]) },
+    ) { $0.norm(dim: [1]) },
     .init("prod()", shape: [], [0]) { $0.prod() },
     .init(
       "prod(dim: 1)", shape: [2, 4], [0.1875, 0.625, -9.75, -3.75, 5.625, 0, -0.3515625, 0.65625]
@@ -78,7 +78,7 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
     .init(
       "min(dim: -1, keepdim).indices", shape: [2, 3, 1], [1, 3, 2, 3, 2, 0], dtype: .int64
     ) { $0.min(dim: -1, keepdim: true).indices },
-    .init("amax(dims: [0, 2])", shape: [3], [2.25, 3.25, 2.5]) { $0.amax(dims: [0, 2]) },
+    .init("amax(dim: [0, 2])", shape: [3], [2.25, 3.25, 2.5]) { $0.amax(dim: [0, 2]) },
     .init("amin(dim: -1, keepdim)", shape: [2, 3, 1], [-1.25, -2, -1.5, -1, -0.25, -2.5]) {
       $0.amin(dim: -1, keepdim: true)
     },
@@ -90,32 +90,32 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
     .init("argmax(dim: -1, keepdim)", shape: [2, 3, 1], [2, 2, 3, 1, 0, 2], dtype: .int64) {
       $0.argmax(dim: -1, keepdim: true)
     },
-    .init("variance()", shape: [], [2.4229789402173911]) { $0.variance() },
+    .init("var()", shape: [], [2.4229789402173911]) { $0.var() },
     .init(
-      "variance(dims: [1])", shape: [2, 4],
+      "var(dim: [1])", shape: [2, 4],
       [
         0.4375, 1.3125, 6.0625, 5.145833333333333, 7.8958333333333339, 1.3489583333333333,
         0.69270833333333326, 2.078125,
       ]
-    ) { $0.variance(dims: [1]) },
+    ) { $0.var(dim: [1]) },
     .init(
-      "variance(dims: [0, 2], correction: 0, keepdim)", shape: [1, 3, 1],
+      "var(dim: [0, 2], correction: 0, keepdim)", shape: [1, 3, 1],
       [1.6005859375, 2.9365234375, 2.181396484375]
-    ) { $0.variance(dims: [0, 2], correction: 0, keepdim: true) },
+    ) { $0.var(dim: [0, 2], correction: 0, keepdim: true) },
     .init("std()", shape: [], [1.5565920917881444]) { $0.std() },
     .init(
-      "std(dims: [-1])", shape: [2, 3],
+      "std(dim: [-1])", shape: [2, 3],
       [
         1.3385315336840842, 2.2946949688357274, 1.6630168369562588, 1.5728821740147396,
         1.5343293866268306, 1.605248552924645,
       ]
-    ) { $0.std(dims: [-1]) },
+    ) { $0.std(dim: [-1]) },
     .init(
-      "std(dims: [0], correction: 0)", shape: [3, 4],
+      "std(dim: [0], correction: 0)", shape: [3, 4],
       [0.625, 1.75, 0.375, 0.875, 0.75, 0.25, 1.75, 1.875, 1.375, 0.1875, 1.3125, 1.4375]
-    ) { $0.std(dims: [0], correction: 0) },
-    .init("logsumexp(dims: [0, 1, 2])", shape: [], [4.6636108787274289]) {
-      $0.logsumexp(dims: [0, 1, 2])
+    ) { $0.std(dim: [0], correction: 0) },
+    .init("logsumexp(dim: [0, 1, 2])", shape: [], [4.6636108787274289]) {
+      $0.logsumexp(dim: [0, 1, 2])
     },
     .init(
       "logsumexp(dim: 1)", shape: [2, 4],
@@ -132,27 +132,27 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
       ]
     ) { $0.logsumexp(dim: -1, keepdim: true) },
     .init("norm()", shape: [], [7.8332225169466492]) { $0.norm() },
-    .init("norm(p: 1, dims: [2])", shape: [2, 3], [4.5, 7.25, 5.25, 5.25, 5, 4.625]) {
-      $0.norm(p: 1, dims: [2])
+    .init("norm(p: 1, dim: [2])", shape: [2, 3], [4.5, 7.25, 5.25, 5.25, 5, 4.625]) {
+      $0.norm(p: 1, dim: [2])
     },
     .init(
-      "norm(p: 3, dims: [0, 1])", shape: [4],
+      "norm(p: 3, dim: [0, 1])", shape: [4],
       [3.5975935563644326, 2.4503756539078401, 3.6616865211760965, 3.1229987186329162]
-    ) { $0.norm(p: 3, dims: [0, 1]) },
-    .init("norm(p: inf, dims: [-1])", shape: [2, 3], [2, 3.25, 2.5, 2.25, 3, 2.5]) {
-      $0.norm(p: .infinity, dims: [-1])
+    ) { $0.norm(p: 3, dim: [0, 1]) },
+    .init("norm(p: inf, dim: [-1])", shape: [2, 3], [2, 3.25, 2.5, 2.25, 3, 2.5]) {
+      $0.norm(p: .infinity, dim: [-1])
     },
     .init(
-      "norm(p: -inf, dims: [1])", shape: [2, 4], [0.25, 0.5, 1.5, 0.75, 0.75, 0, 0.25, 0.375]
-    ) { $0.norm(p: -.infinity, dims: [1]) },
+      "norm(p: -inf, dim: [1])", shape: [2, 4], [0.25, 0.5, 1.5, 0.75, 0.75, 0, 0.25, 0.375]
+    ) { $0.norm(p: -.infinity, dim: [1]) },
     .init("norm(p: 0)", shape: [], [23]) { $0.norm(p: 0) },
     .init(
-      "norm(p: 0.5, dims: [2], keepdim)", shape: [2, 3, 1],
+      "norm(p: 0.5, dim: [2], keepdim)", shape: [2, 3, 1],
       [
         16.854142777531045, 26.510562126259732, 18.540634450634752, 20.106788635775374,
         12.637502158057012, 16.359928564706745,
       ]
-    ) { $0.norm(p: 0.5, dims: [2], keepdim: true) },
+    ) { $0.norm(p: 0.5, dim: [2], keepdim: true) },
     .init(
       "cumsum(dim: 1)", shape: [2, 3, 4],
       [
@@ -168,7 +168,7 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
       ]
     ) { $0.cumsum(dim: -1) },
     .init("all()", shape: [], [0], dtype: .bool) { $0.all() },
-    .init("any(dims: [0, 2])", shape: [3], [1, 1, 1], dtype: .bool) { $0.any(dims: [0, 2]) },
+    .init("any(dim: [0, 2])", shape: [3], [1, 1, 1], dtype: .bool) { $0.any(dim: [0, 2]) },
     .init("all(dim: 2, keepdim)", shape: [2, 3, 1], [1, 1, 1, 1, 0, 1], dtype: .bool) {
       $0.all(dim: 2, keepdim: true)
     },
@@ -200,9 +200,9 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
       (x.max(), "MaxBackward1"), (x.min(), "MinBackward1"),
       (x.max(dim: 1).values, "MaxBackward0"), (x.min(dim: 0).values, "MinBackward0"),
       (x.amax(dim: 1), "AmaxBackward0"), (x.amin(), "AminBackward0"),
-      (x.variance(), "VarBackward0"), (x.std(dims: [1]), "StdBackward0"),
-      (x.logsumexp(dim: 1), "LogsumexpBackward0"), (x.norm(), "NormBackward0"),
-      (x.norm(p: 3, dims: [1]), "NormBackward1"), (x.cumsum(dim: 0), "CumsumBackward0"),
+      (x.var(), "VarBackward0"), (x.std(dim: [1]), "StdBackward0"),
+      (x.logsumexp(dim: 1), "LogsumexpBackward0"), (x.norm(), "LinalgVectorNormBackward0"),
+      (x.norm(p: 3, dim: [1]), "LinalgVectorNormBackward0"), (x.cumsum(dim: 0), "CumsumBackward0"),
       (x.sum(), "SumBackward0"), (x.sum(dim: 1), "SumBackward1"),
     ]
     for (y, name) in names { #expect(y.gradFn?.name == name) }
@@ -273,7 +273,7 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
       let rows: [[Double]] = (0..<4).map { r in Array(stored[(r * 37)..<(r * 37 + 37)]) }
       let amax = x.amax(dim: 1).toArray()
       let amin = x.amin(dim: 1).toArray()
-      let norms = x.norm(dims: [1]).toArray()
+      let norms = x.norm(dim: [1]).toArray()
       let sums = x.sum(dim: 1).toArray()
       for r in [0, 2, 3] {
         #expect(amax[r] == rows[r].max()! && amin[r] == rows[r].min()!)
@@ -401,7 +401,7 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
     try x.amin().backward(gradient: Tensor(4.0))
     expectTensor(x.grad, shape: [2, 3], [2, 0, 0, 0, 2, 0])
     x = try t()
-    try x.amax(dims: [0, 1], keepdim: true).backward(gradient: Tensor([[4.0]]))
+    try x.amax(dim: [0, 1], keepdim: true).backward(gradient: Tensor([[4.0]]))
     expectTensor(x.grad, shape: [2, 3], [0, 2, 2, 0, 0, 0])
     #expect(Tensor([[1.0, 3, 3], [2, 1, 2]]).argmax(dim: 1).toArray() == [1, 0])
   }
@@ -423,7 +423,7 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
     try x.cumsum(dim: 1).backward(gradient: Tensor([[1.0, 2, 3], [4, 5, 6]], dtype: .float64))
     expectTensor(x.grad, shape: [2, 3], [6, 5, 3, 15, 11, 6])
     x = try Tensor(values, dtype: .float64, requiresGrad: true)
-    try x.variance(dims: [1]).backward(gradient: Tensor([1.0, 2], dtype: .float64))
+    try x.var(dim: [1]).backward(gradient: Tensor([1.0, 2], dtype: .float64))
     expectTensor(
       x.grad, shape: [2, 3],
       [
@@ -439,7 +439,7 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
         1.3583573983507859, 2.3318995835240739,
       ], rtol: 1e-12)
     x = try Tensor(values, dtype: .float64, requiresGrad: true)
-    try x.norm(p: .infinity, dims: [1]).backward(gradient: Tensor([1.0, 2], dtype: .float64))
+    try x.norm(p: .infinity, dim: [1]).backward(gradient: Tensor([1.0, 2], dtype: .float64))
     expectTensor(x.grad, shape: [2, 3], [0, 0, 1, 0, 0, 2])
   }
 
@@ -447,21 +447,21 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
 
   @Test func gradcheckEveryDifferentiableReduction() throws {
     let cases: [(String, (Tensor) -> Tensor)] = [
-      ("sum", { $0.sum() }), ("sum dims", { $0.sum(dims: [0, 2], keepdim: true) }),
+      ("sum", { $0.sum() }), ("sum dims", { $0.sum(dim: [0, 2], keepdim: true) }),
       ("mean", { $0.mean() }), ("mean dim", { $0.mean(dim: -1) }),
       ("prod", { $0.prod() }), ("prod dim", { $0.prod(dim: 1, keepdim: true) }),
       ("max", { $0.max() }), ("min", { $0.min() }),
       ("max dim", { $0.max(dim: 2).values }), ("min dim", { $0.min(dim: 0, keepdim: true).values }),
-      ("amax", { $0.amax(dims: [0, 2]) }), ("amin", { $0.amin(dim: -2, keepdim: true) }),
-      ("variance", { $0.variance() }), ("variance dims", { $0.variance(dims: [1, 2]) }),
-      ("variance c0", { $0.variance(dims: [0], correction: 0, keepdim: true) }),
-      ("std", { $0.std() }), ("std dims", { $0.std(dims: [-1], correction: 2) }),
-      ("logsumexp", { $0.logsumexp() }), ("logsumexp dims", { $0.logsumexp(dims: [0, 2]) }),
-      ("norm", { $0.norm() }), ("norm p1", { $0.norm(p: 1, dims: [1]) }),
-      ("norm p3", { $0.norm(p: 3, dims: [0, 2], keepdim: true) }),
-      ("norm p1.5", { $0.norm(p: 1.5, dims: [2]) }), ("norm p0.5", { $0.norm(p: 0.5) }),
-      ("norm inf", { $0.norm(p: .infinity, dims: [2]) }),
-      ("norm -inf", { $0.norm(p: -.infinity, dims: [1]) }),
+      ("amax", { $0.amax(dim: [0, 2]) }), ("amin", { $0.amin(dim: -2, keepdim: true) }),
+      ("var", { $0.var() }), ("var dims", { $0.var(dim: [1, 2]) }),
+      ("var c0", { $0.var(dim: [0], correction: 0, keepdim: true) }),
+      ("std", { $0.std() }), ("std dims", { $0.std(dim: [-1], correction: 2) }),
+      ("logsumexp", { $0.logsumexp() }), ("logsumexp dims", { $0.logsumexp(dim: [0, 2]) }),
+      ("norm", { $0.norm() }), ("norm p1", { $0.norm(p: 1, dim: [1]) }),
+      ("norm p3", { $0.norm(p: 3, dim: [0, 2], keepdim: true) }),
+      ("norm p1.5", { $0.norm(p: 1.5, dim: [2]) }), ("norm p0.5", { $0.norm(p: 0.5) }),
+      ("norm inf", { $0.norm(p: .infinity, dim: [2]) }),
+      ("norm -inf", { $0.norm(p: -.infinity, dim: [1]) }),
       ("cumsum", { $0.cumsum(dim: 1) }), ("cumsum last", { $0.cumsum(dim: -1) }),
     ]
     for (name, f) in cases {
@@ -477,12 +477,12 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
 
   @Test func gradgradcheckSmoothReductions() throws {
     let cases: [(String, (Tensor) -> Tensor)] = [
-      ("sum", { $0.sum(dim: 1) }), ("mean", { $0.mean(dims: [0, 1]) }),
+      ("sum", { $0.sum(dim: 1) }), ("mean", { $0.mean(dim: [0, 1]) }),
       ("prod", { $0.prod(dim: 1) }), ("prod all", { $0.prod() }),
       ("logsumexp", { $0.logsumexp(dim: 0) }),
-      ("variance", { $0.variance(dims: [1]) }), ("std", { $0.std() }),
-      ("norm", { $0.norm(dims: [1]) }), ("norm p3", { $0.norm(p: 3) }),
-      ("norm p1.5", { $0.norm(p: 1.5, dims: [0]) }), ("cumsum", { $0.cumsum(dim: 0) }),
+      ("var", { $0.var(dim: [1]) }), ("std", { $0.std() }),
+      ("norm", { $0.norm(dim: [1]) }), ("norm p3", { $0.norm(p: 3) }),
+      ("norm p1.5", { $0.norm(p: 1.5, dim: [0]) }), ("cumsum", { $0.cumsum(dim: 0) }),
     ]
     for (name, f) in cases {
       let x = leaf64([3, 4], seed: 7, awayFromZero: true)
