@@ -23,7 +23,7 @@ extension Tensor {
     var outShape = shape
     outShape[d] = index.count
     let out = Tensor(uninitializedShape: outShape, dtype: dtype)
-    Tensor.indexingSelectKernel(self.contiguousCopyIfNeeded(), dim: d, index: index, into: out)
+    Kernel.indexSelect(self.contiguousCopyIfNeeded(), dim: d, index: index, into: out)
     if Tensor.needsGrad(self) {
       let inShape = shape
       Tensor.record("IndexSelectBackward0", inputs: [self], outputs: [out], saving: [index]) {
@@ -43,7 +43,7 @@ extension Tensor {
   public func indexAdd(dim: Int, index: Tensor, source: Tensor, alpha: Double = 1) -> Tensor {
     let d = indexingCheckIndexAdd(dim: dim, index: index, source: source)
     let out = contiguousCopy()
-    Tensor.indexingAddKernel(out, dim: d, index: index, source: source, alpha: alpha)
+    Kernel.indexAdd(out, dim: d, index: index, source: source, alpha: alpha)
     if Tensor.needsGrad(self, source) {
       let srcShape = source.shape
       Tensor.record(
@@ -70,10 +70,10 @@ extension Tensor {
       others: [source],
       direct: {
         if isContiguous {
-          Tensor.indexingAddKernel(self, dim: d, index: index, source: source, alpha: alpha)
+          Kernel.indexAdd(self, dim: d, index: index, source: source, alpha: alpha)
         } else {
           let tmp = contiguousCopy()
-          Tensor.indexingAddKernel(tmp, dim: d, index: index, source: source, alpha: alpha)
+          Kernel.indexAdd(tmp, dim: d, index: index, source: source, alpha: alpha)
           Kernel.copy(tmp, into: self)
         }
       },
@@ -139,7 +139,7 @@ extension Tensor {
       "gather(): index \(v) is out of bounds for dimension \(d) with size \(n)"
     }
     let out = Tensor(uninitializedShape: index.shape, dtype: dtype)
-    Tensor.indexingGatherKernel(me, dim: d, index: idx, into: out.indexingAtLeast1D())
+    Kernel.gather(me, dim: d, index: idx, into: out.indexingAtLeast1D())
     if Tensor.needsGrad(self) {
       let inShape = shape
       Tensor.record("GatherBackward0", inputs: [self], outputs: [out], saving: [index]) { ctx in
@@ -182,191 +182,4 @@ extension Tensor {
   func indexingAtLeast1D() -> Tensor {
     rank == 0 ? alias(shape: [1], strides: [1]) : self
   }
-}
-
-// MARK: - Kernels
-
-extension Tensor {
-  /// out[o, i, :] = src[o, index[i], :] for contiguous `src` and `out` (dim `d` in the middle).
-  fileprivate static func indexingSelectKernel(
-    _ src: Tensor, dim d: Int, index: Tensor, into out: Tensor
-  ) {
-    if out.count == 0 { return }
-    let outer = src.shape[..<d].reduce(1, *)
-    let inner = src.shape[(d + 1)...].reduce(1, *)
-    let n = src.shape[d]
-    let m = index.count
-    let idx = index.contiguousCopyIfNeeded()
-    let pi = idx.basePointer(Int64.self)
-    func run<T: TensorScalar>(_: T.Type) {
-      let ps = src.basePointer(T.self)
-      let po = out.basePointer(T.self)
-      @inline(__always) func copyRow(_ o: Int, _ i: Int) {
-        let s = ps + (o * n + Int(pi[i])) * inner
-        let dst = po + (o * m + i) * inner
-        if inner == 1 {
-          dst.pointee = s.pointee
-        } else {
-          dst.update(from: s, count: inner)
-        }
-      }
-      if outer > 1 {
-        Parallel.forRange(outer, costPerItem: m * inner) { r in
-          for o in r {
-            for i in 0..<m { copyRow(o, i) }
-          }
-        }
-      } else {
-        Parallel.forRange(m, costPerItem: inner) { r in
-          for i in r { copyRow(0, i) }
-        }
-      }
-    }
-    switch src.dtype {
-    case .float32: run(Float.self)
-    case .float64: run(Double.self)
-    case .int64: run(Int64.self)
-    case .bool: run(Bool.self)
-    }
-  }
-
-  /// out[o, index[i], :] += alpha * source[o, i, :] for contiguous `out` (any `source` layout).
-  fileprivate static func indexingAddKernel(
-    _ out: Tensor, dim d: Int, index: Tensor, source: Tensor, alpha: Double
-  ) {
-    let m = index.count
-    if m == 0 || out.count == 0 { return }
-    let outer = out.shape[..<d].reduce(1, *)
-    let inner = out.shape[(d + 1)...].reduce(1, *)
-    let n = out.shape[d]
-    let src = source.contiguousCopyIfNeeded()
-    let idx = index.contiguousCopyIfNeeded()
-    let pi = idx.basePointer(Int64.self)
-    func run<T: NumericScalar>(_: T.Type) {
-      let ps = src.basePointer(T.self)
-      let po = out.basePointer(T.self)
-      let a = T(fromDouble: alpha)
-      let scaled = alpha != 1
-      // rows o are independent; when there is only one, split the inner positions instead
-      if outer > 1 {
-        Parallel.forRange(outer, costPerItem: m * inner) { r in
-          for o in r {
-            for i in 0..<m {
-              let dst = po + (o * n + Int(pi[i])) * inner
-              let s = ps + (o * m + i) * inner
-              if scaled {
-                for j in 0..<inner { dst[j] += a * s[j] }
-              } else {
-                for j in 0..<inner { dst[j] += s[j] }
-              }
-            }
-          }
-        }
-      } else {
-        Parallel.forRange(inner, costPerItem: m) { r in
-          for i in 0..<m {
-            let dst = po + Int(pi[i]) * inner
-            let s = ps + i * inner
-            if scaled {
-              for j in r { dst[j] += a * s[j] }
-            } else {
-              for j in r { dst[j] += s[j] }
-            }
-          }
-        }
-      }
-    }
-    switch out.dtype {
-    case .float32: run(Float.self)
-    case .float64: run(Double.self)
-    case .int64: run(Int64.self)
-    case .bool: preconditionFailure("index_add_(): not supported for bool tensors")
-    }
-  }
-
-  /// Visits the positions of `shape` outside dim `d` in blocks, in parallel. Blocks are disjoint
-  /// sets of non-`d` positions, so kernels that write through an index along `d` do not race.
-  /// `body(o0, o1, o2, n, s0, s1, s2)` gets each operand's offset at the block's first position,
-  /// the block length, and each operand's stride between consecutive positions of the block.
-  @inline(__always)
-  static func indexingForEachBlock(
-    shape: [Int], dim d: Int, strides: [[Int]], costPerPosition: Int,
-    _ body: (Int, Int, Int, Int, Int, Int, Int) -> Void
-  ) {
-    var sh = shape
-    sh.remove(at: d)
-    let st = strides.map { s -> [Int] in
-      var s = s
-      s.remove(at: d)
-      return s
-    }
-    let plan = StridedPlan(shape: sh, strides: st)
-    let inner = plan.innerCount
-    let rows = plan.rowCount
-    let outerRank = plan.shape.count - 1
-    let (is0, is1, is2) = (
-      plan.strides[0][outerRank], plan.strides[1][outerRank], plan.strides[2][outerRank]
-    )
-    let block = Swift.min(inner, 256)
-    let blocks = (inner + block - 1) / block
-    Parallel.forRange(rows * blocks, costPerItem: block * Swift.max(costPerPosition, 1)) { r in
-      for item in r {
-        let row = item / blocks
-        let j0 = (item - row * blocks) * block
-        var rem = row
-        var (o0, o1, o2) = (j0 * is0, j0 * is1, j0 * is2)
-        var k = outerRank - 1
-        while k >= 0 {
-          let c = rem % plan.shape[k]
-          rem /= plan.shape[k]
-          o0 += c * plan.strides[0][k]
-          o1 += c * plan.strides[1][k]
-          o2 += c * plan.strides[2][k]
-          k -= 1
-        }
-        body(o0, o1, o2, Swift.min(block, inner - j0), is0, is1, is2)
-      }
-    }
-  }
-
-  /// out[..., k, ...] = src[..., index[..., k, ...], ...] along `d`; `out` has `index`'s shape.
-  fileprivate static func indexingGatherKernel(
-    _ src: Tensor, dim d: Int, index: Tensor, into out: Tensor
-  ) {
-    if out.count == 0 { return }
-    let dimSize = index.shape[d]
-    let (outDim, idxDim, srcDim) = (out.strides[d], index.strides[d], src.strides[d])
-    let pi = index.basePointer(Int64.self)
-    func run<T: TensorScalar>(_: T.Type) {
-      let po = out.basePointer(T.self)
-      let ps = src.basePointer(T.self)
-      indexingForEachBlock(
-        shape: index.shape, dim: d, strides: [out.strides, index.strides, src.strides],
-        costPerPosition: dimSize
-      ) { o0, i0, s0, n, os, ist, sst in
-        if n > 1 && idxDim > ist {
-          // the indexed dim is the outer one: walk each block row by row
-          for k in 0..<dimSize {
-            let ob = po + o0 + k * outDim
-            let ib = pi + i0 + k * idxDim
-            for j in 0..<n { ob[j * os] = ps[s0 + j * sst + Int(ib[j * ist]) * srcDim] }
-          }
-        } else {
-          for j in 0..<n {
-            let ob = po + o0 + j * os
-            let ib = pi + i0 + j * ist
-            let sb = ps + s0 + j * sst
-            for k in 0..<dimSize { ob[k * outDim] = sb[Int(ib[k * idxDim]) * srcDim] }
-          }
-        }
-      }
-    }
-    switch src.dtype {
-    case .float32: run(Float.self)
-    case .float64: run(Double.self)
-    case .int64: run(Int64.self)
-    case .bool: run(Bool.self)
-    }
-  }
-
 }

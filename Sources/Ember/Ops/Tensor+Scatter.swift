@@ -8,7 +8,7 @@ extension Tensor {
   public func scatter(dim: Int, index: Tensor, src: Tensor) -> Tensor {
     let d = indexingCheckScatter("scatter", dim: dim, index: index, src: src)
     let out = contiguousCopy()
-    Tensor.indexingScatterKernel(out, dim: d, index: index, src: src, value: 0, add: false)
+    Kernel.scatter(out, dim: d, index: index, src: src, value: 0, add: false)
     if Tensor.needsGrad(self, src) {
       let srcShape = src.shape
       let idxShape = index.shape
@@ -29,7 +29,7 @@ extension Tensor {
   public func scatter(dim: Int, index: Tensor, value: Double) -> Tensor {
     let d = indexingCheckScatter("scatter", dim: dim, index: index, src: nil)
     let out = contiguousCopy()
-    Tensor.indexingScatterKernel(out, dim: d, index: index, src: nil, value: value, add: false)
+    Kernel.scatter(out, dim: d, index: index, src: nil, value: value, add: false)
     if Tensor.needsGrad(self) {
       Tensor.record("ScatterBackward1", inputs: [self], outputs: [out], saving: [index]) { ctx in
         [ctx.grad.scatter(dim: d, index: try ctx.saved(0), value: 0)]
@@ -44,7 +44,7 @@ extension Tensor {
     let d = indexingCheckScatter("scatter_add", dim: dim, index: index, src: src)
     precondition(dtype != .bool, "scatter_add(): not supported for bool tensors")
     let out = contiguousCopy()
-    Tensor.indexingScatterKernel(out, dim: d, index: index, src: src, value: 0, add: true)
+    Kernel.scatter(out, dim: d, index: index, src: src, value: 0, add: true)
     if Tensor.needsGrad(self, src) {
       let srcShape = src.shape
       let idxShape = index.shape
@@ -69,7 +69,7 @@ extension Tensor {
     return try inPlace(
       others: [src],
       direct: {
-        Tensor.indexingScatterKernel(self, dim: d, index: index, src: src, value: 0, add: false)
+        Kernel.scatter(self, dim: d, index: index, src: src, value: 0, add: false)
       },
       differentiable: { $0.scatter(dim: d, index: index, src: src) })
   }
@@ -80,7 +80,7 @@ extension Tensor {
     let d = indexingCheckScatter("scatter_", dim: dim, index: index, src: nil)
     return try inPlace(
       direct: {
-        Tensor.indexingScatterKernel(self, dim: d, index: index, src: nil, value: value, add: false)
+        Kernel.scatter(self, dim: d, index: index, src: nil, value: value, add: false)
       },
       differentiable: { $0.scatter(dim: d, index: index, value: value) })
   }
@@ -93,7 +93,7 @@ extension Tensor {
     return try inPlace(
       others: [src],
       direct: {
-        Tensor.indexingScatterKernel(self, dim: d, index: index, src: src, value: 0, add: true)
+        Kernel.scatter(self, dim: d, index: index, src: src, value: 0, add: true)
       },
       differentiable: { $0.scatterAdd(dim: d, index: index, src: src) })
   }
@@ -197,10 +197,10 @@ extension Tensor {
     let out = Tensor(uninitializedShape: plan.outShape, dtype: dtype)
     if out.count > 0 {
       switch dtype {
-      case .float32: Tensor.indexingReadKernel(Float.self, self, plan, out)
-      case .float64: Tensor.indexingReadKernel(Double.self, self, plan, out)
-      case .int64: Tensor.indexingReadKernel(Int64.self, self, plan, out)
-      case .bool: Tensor.indexingReadKernel(Bool.self, self, plan, out)
+      case .float32: Kernel.indexRead(Float.self, self, plan, out)
+      case .float64: Kernel.indexRead(Double.self, self, plan, out)
+      case .int64: Kernel.indexRead(Int64.self, self, plan, out)
+      case .bool: Kernel.indexRead(Bool.self, self, plan, out)
       }
     }
     if Tensor.needsGrad(self) {
@@ -244,19 +244,19 @@ extension Tensor {
     if Shape.count(plan.outShape) == 0 { return }
     switch dtype {
     case .float32:
-      Tensor.indexingWriteKernel(self, plan, values, serial: accumulate) { (a: Float, b: Float) in
+      Kernel.indexWrite(self, plan, values, serial: accumulate) { (a: Float, b: Float) in
         accumulate ? a + b : b
       }
     case .float64:
-      Tensor.indexingWriteKernel(self, plan, values, serial: accumulate) {
+      Kernel.indexWrite(self, plan, values, serial: accumulate) {
         (a: Double, b: Double) in accumulate ? a + b : b
       }
     case .int64:
-      Tensor.indexingWriteKernel(self, plan, values, serial: accumulate) {
+      Kernel.indexWrite(self, plan, values, serial: accumulate) {
         (a: Int64, b: Int64) in accumulate ? a &+ b : b
       }
     case .bool:
-      Tensor.indexingWriteKernel(self, plan, values, serial: accumulate) { (a: Bool, b: Bool) in
+      Kernel.indexWrite(self, plan, values, serial: accumulate) { (a: Bool, b: Bool) in
         accumulate ? a || b : b
       }
     }
@@ -431,141 +431,5 @@ extension Tensor {
     let lead = target.count - shape.count
     for (i, s) in shape.enumerated() where s != 1 && s != target[lead + i] { return false }
     return true
-  }
-}
-
-// MARK: - Kernels
-
-extension Tensor {
-  /// out[..., index[..., k, ...], ...] = (or +=) src[..., k, ...] (or `value`) along `d`.
-  /// Blocks of non-`d` positions are disjoint in `out`, so they run in parallel without races.
-  fileprivate static func indexingScatterKernel(
-    _ out: Tensor, dim d: Int, index: Tensor, src: Tensor?, value: Double, add: Bool
-  ) {
-    if index.count == 0 { return }
-    let out1 = out.indexingAtLeast1D()
-    let index1 = index.indexingAtLeast1D()
-    let src1 = src?.indexingAtLeast1D()
-    let dimSize = index1.shape[d]
-    let srcStrides = src1?.strides ?? [Int](repeating: 0, count: index1.rank)
-    let (outDim, idxDim, srcDim) = (out1.strides[d], index1.strides[d], srcStrides[d])
-    let pi = index1.basePointer(Int64.self)
-    func run<T: TensorScalar>(_: T.Type, _ combine: (T, T) -> T) {
-      let po = out1.basePointer(T.self)
-      // with a scalar value, read it from a one-element buffer with stride 0
-      let scalar = UnsafeMutablePointer<T>.allocate(capacity: 1)
-      defer { scalar.deallocate() }
-      scalar.initialize(to: T(fromDouble: value))
-      let ps = src1?.basePointer(T.self) ?? scalar
-      indexingForEachBlock(
-        shape: index1.shape, dim: d, strides: [out1.strides, index1.strides, srcStrides],
-        costPerPosition: dimSize
-      ) { o0, i0, s0, n, os, ist, sst in
-        if n > 1 && idxDim > ist {
-          for k in 0..<dimSize {
-            let ib = pi + i0 + k * idxDim
-            let sb = ps + s0 + k * srcDim
-            for j in 0..<n {
-              let p = po + o0 + j * os + Int(ib[j * ist]) * outDim
-              p.pointee = combine(p.pointee, sb[j * sst])
-            }
-          }
-        } else {
-          for j in 0..<n {
-            let ob = po + o0 + j * os
-            let ib = pi + i0 + j * ist
-            let sb = ps + s0 + j * sst
-            for k in 0..<dimSize {
-              let p = ob + Int(ib[k * idxDim]) * outDim
-              p.pointee = combine(p.pointee, sb[k * srcDim])
-            }
-          }
-        }
-      }
-    }
-    switch out.dtype {
-    case .float32: run(Float.self) { add ? $0 + $1 : $1 }
-    case .float64: run(Double.self) { add ? $0 + $1 : $1 }
-    case .int64: run(Int64.self) { add ? $0 &+ $1 : $1 }
-    case .bool: run(Bool.self) { add ? $0 || $1 : $1 }
-    }
-  }
-
-  /// out[i] = src[selfOffset(i) + offsets(i)] over the advanced-index result.
-  fileprivate static func indexingReadKernel<T: TensorScalar>(
-    _: T.Type, _ src: Tensor, _ plan: IndexingPlan, _ out: Tensor
-  ) {
-    let sp = StridedPlan(
-      shape: plan.outShape, strides: [out.strides, plan.selfStrides, plan.offsetStrides])
-    let po = out.basePointer(T.self)
-    let ps = src.basePointer(T.self)
-    let pk = plan.offsets.basePointer(Int64.self)
-    sp.forEachRow { off, n, st in
-      var o = po + off[0]
-      var s = ps + off[1]
-      var k = pk + off[2]
-      let (so, ss, sk) = (st[0], st[1], st[2])
-      for _ in 0..<n {
-        o.pointee = s[Int(k.pointee)]
-        o += so
-        s += ss
-        k += sk
-      }
-    }
-  }
-
-  /// target[selfOffset(i) + offsets(i)] = combine(old, values[i]) over the advanced-index result.
-  /// `serial` runs rows in order on one thread (needed when repeated positions accumulate).
-  fileprivate static func indexingWriteKernel<T: TensorScalar>(
-    _ target: Tensor, _ plan: IndexingPlan, _ values: Tensor, serial: Bool,
-    _ combine: (T, T) -> T
-  ) {
-    let vs = Shape.broadcastStrides(shape: values.shape, strides: values.strides, to: plan.outShape)
-    let sp = StridedPlan(shape: plan.outShape, strides: [plan.selfStrides, plan.offsetStrides, vs])
-    let pt = target.basePointer(T.self)
-    let pk = plan.offsets.basePointer(Int64.self)
-    let pv = values.basePointer(T.self)
-    func row(_ off: UnsafePointer<Int>, _ n: Int, _ st: UnsafePointer<Int>) {
-      var t = pt + off[0]
-      var k = pk + off[1]
-      var v = pv + off[2]
-      let (stt, sk, sv) = (st[0], st[1], st[2])
-      for _ in 0..<n {
-        let p = t + Int(k.pointee)
-        p.pointee = combine(p.pointee, v.pointee)
-        t += stt
-        k += sk
-        v += sv
-      }
-    }
-    if !serial {
-      sp.forEachRow(row)
-      return
-    }
-    // the same odometer as StridedPlan.forEachRow, on the calling thread
-    let outerRank = sp.shape.count - 1
-    let nOps = sp.strides.count
-    let inner = sp.shape[outerRank]
-    var rows = 1
-    for d in 0..<outerRank { rows *= sp.shape[d] }
-    var counter = [Int](repeating: 0, count: Swift.max(outerRank, 1))
-    var offsets = [Int](repeating: 0, count: nOps)
-    let innerStrides = (0..<nOps).map { sp.strides[$0][outerRank] }
-    innerStrides.withUnsafeBufferPointer { isp in
-      offsets.withUnsafeMutableBufferPointer { off in
-        for _ in 0..<rows {
-          row(UnsafePointer(off.baseAddress!), inner, isp.baseAddress!)
-          var d = outerRank - 1
-          while d >= 0 {
-            counter[d] += 1
-            for j in 0..<nOps { off[j] += sp.strides[j][d] }
-            if counter[d] < sp.shape[d] { break }
-            for j in 0..<nOps { off[j] -= sp.strides[j][d] * sp.shape[d] }
-            counter[d] = 0
-            d -= 1
-          }
-        }
-      }
-    }
   }
 }
