@@ -73,6 +73,26 @@ public protocol TensorScalar: Sendable {
 /// Arithmetic element types (everything but Bool).
 public protocol NumericScalar: TensorScalar, Comparable, Numeric {}
 
+extension NumericScalar {
+  /// `x + y` for generic kernels; int64 wraps on overflow, as PyTorch's integer kernels do.
+  @inline(__always) static func wrappingAdd(_ x: Self, _ y: Self) -> Self {
+    if Self.self == Int64.self {
+      let sum = unsafeBitCast(x, to: Int64.self) &+ unsafeBitCast(y, to: Int64.self)
+      return unsafeBitCast(sum, to: Self.self)
+    }
+    return x + y
+  }
+
+  /// `x * y` for generic kernels; int64 wraps on overflow.
+  @inline(__always) static func wrappingMultiply(_ x: Self, _ y: Self) -> Self {
+    if Self.self == Int64.self {
+      let product = unsafeBitCast(x, to: Int64.self) &* unsafeBitCast(y, to: Int64.self)
+      return unsafeBitCast(product, to: Self.self)
+    }
+    return x * y
+  }
+}
+
 /// Floating-point element types with the math functions kernels need.
 public protocol FloatScalar: NumericScalar, BinaryFloatingPoint {
   static func exp(_ x: Self) -> Self
@@ -127,10 +147,23 @@ extension Double: FloatScalar {
 extension Int64: NumericScalar {
   public static var dtype: DType { .int64 }
   @inlinable public var doubleValue: Double { Double(self) }
-  @inlinable public init(fromDouble value: Double) {
-    self = value.isFinite ? Int64(value.rounded(.towardZero)) : 0
-  }
+  /// Truncates toward zero; NaN and values out of range give `Int64.min`, as PyTorch's cast on
+  /// x86-64 (see `init(cTruncating:)`).
+  @inlinable public init(fromDouble value: Double) { self.init(cTruncating: value) }
   public static var one: Int64 { 1 }
+
+  /// C++'s `static_cast<int64_t>(value)` as x86-64 computes it (`cvttsd2si`), which is what
+  /// PyTorch's CPU kernels give: truncation toward zero, and `Int64.min` (the "integer
+  /// indefinite" value) for NaN, infinities and values outside the range of Int64. Never traps.
+  @inlinable init(cTruncating value: Double) {
+    // -2^63 is exact in Double; the next Double below it is 2048 lower, so this is exact
+    self = value >= -0x1p63 && value < 0x1p63 ? Int64(value) : .min
+  }
+
+  /// `init(cTruncating:)` for a Float (`cvttss2si`).
+  @inlinable init(cTruncating value: Float) {
+    self = value >= -0x1p63 && value < 0x1p63 ? Int64(value) : .min
+  }
 }
 
 extension Bool: TensorScalar {

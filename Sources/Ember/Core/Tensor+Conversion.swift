@@ -9,14 +9,20 @@ extension Tensor {
     return rawValue(at: storageOffset)
   }
 
-  /// The value of a one-element tensor as a Swift scalar type.
+  /// The value of a one-element tensor as a Swift scalar type, converted as ``to(_:)`` converts
+  /// (int64 values stay exact; see ``to(_:)`` for float to integer conversion).
   public func item<T: TensorScalar>(as: T.Type) -> T {
-    if T.self == Int64.self && dtype == .int64 {
-      precondition(
-        count == 1, "item: a Tensor with \(count) elements cannot be converted to Scalar")
-      return storage.pointer(T.self)[storageOffset]
+    precondition(
+      count == 1,
+      "item: a Tensor with \(count) elements cannot be converted to Scalar (shape \(shape))")
+    let i = storageOffset
+    switch dtype {
+    case .float32:
+      return WrappedNumber.float(Double(storage.pointer(Float.self)[i])).value(as: T.self)
+    case .float64: return WrappedNumber.float(storage.pointer(Double.self)[i]).value(as: T.self)
+    case .int64: return WrappedNumber.int(storage.pointer(Int64.self)[i]).value(as: T.self)
+    case .bool: return WrappedNumber.int(storage.pointer(Bool.self)[i] ? 1 : 0).value(as: T.self)
     }
-    return T(fromDouble: item())
   }
 
   /// All elements in row-major order, converted to `T`.
@@ -69,7 +75,10 @@ extension Tensor {
   /// This tensor if contiguous, else a contiguous copy that keeps history (`contiguous()`).
   public func contiguous() -> Tensor { isContiguous ? self : clone() }
 
-  /// Converts to `dtype` (`to(dtype)`); returns self when the dtype already matches.
+  /// Converts to `dtype` (`to(dtype)`); returns self when the dtype already matches. Values
+  /// convert as PyTorch's CPU kernels convert them (C++ casts on x86-64): integers round to the
+  /// nearest float, floats truncate toward zero into int64 with NaN, infinities and values out of
+  /// range giving `Int64.min` (-9223372036854775808), and any nonzero value (NaN too) is `true`.
   public func to(_ dtype: DType) -> Tensor {
     if dtype == self.dtype { return self }
     let out = Tensor(uninitializedShape: shape, dtype: dtype)

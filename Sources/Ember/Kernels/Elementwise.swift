@@ -262,6 +262,9 @@ enum Kernel {
       }
       return
     }
+    // element conversions as C++ `static_cast` on x86-64, what PyTorch's `to()` gives: integers
+    // round to the nearest float directly (not through Double), floats truncate toward zero and
+    // NaN or out-of-range values give Int64.min, nonzero (and NaN) is true
     switch (src.dtype, dst.dtype) {
     case (.float32, .float32): apply(into: dst, src) { (x: Float) in x }
     case (.float64, .float64): apply(into: dst, src) { (x: Double) in x }
@@ -269,25 +272,16 @@ enum Kernel {
     case (.bool, .bool): apply(into: dst, src) { (x: Bool) in x }
     case (.float32, .float64): apply(into: dst, src) { (x: Float) in Double(x) }
     case (.float64, .float32): apply(into: dst, src) { (x: Double) in Float(x) }
-    default:
-      convert(src, into: dst)
-    }
-  }
-
-  private static func convert(_ src: Tensor, into dst: Tensor) {
-    func read<S: TensorScalar>(_: S.Type) {
-      switch dst.dtype {
-      case .float32: apply(into: dst, src) { (x: S) in Float(x.doubleValue) }
-      case .float64: apply(into: dst, src) { (x: S) in x.doubleValue }
-      case .int64: apply(into: dst, src) { (x: S) in Int64(fromDouble: x.doubleValue) }
-      case .bool: apply(into: dst, src) { (x: S) in x.doubleValue != 0 }
-      }
-    }
-    switch src.dtype {
-    case .float32: read(Float.self)
-    case .float64: read(Double.self)
-    case .int64: read(Int64.self)
-    case .bool: read(Bool.self)
+    case (.float32, .int64): apply(into: dst, src) { (x: Float) in Int64(cTruncating: x) }
+    case (.float64, .int64): apply(into: dst, src) { (x: Double) in Int64(cTruncating: x) }
+    case (.float32, .bool): apply(into: dst, src) { (x: Float) in x != 0 }
+    case (.float64, .bool): apply(into: dst, src) { (x: Double) in x != 0 }
+    case (.int64, .float32): apply(into: dst, src) { (x: Int64) in Float(x) }
+    case (.int64, .float64): apply(into: dst, src) { (x: Int64) in Double(x) }
+    case (.int64, .bool): apply(into: dst, src) { (x: Int64) in x != 0 }
+    case (.bool, .float32): apply(into: dst, src) { (x: Bool) -> Float in x ? 1 : 0 }
+    case (.bool, .float64): apply(into: dst, src) { (x: Bool) -> Double in x ? 1 : 0 }
+    case (.bool, .int64): apply(into: dst, src) { (x: Bool) -> Int64 in x ? 1 : 0 }
     }
   }
 }

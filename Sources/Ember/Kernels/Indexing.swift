@@ -69,9 +69,9 @@ extension Kernel {
               let dst = po + (o * n + Int(pi[i])) * inner
               let s = ps + (o * m + i) * inner
               if scaled {
-                for j in 0..<inner { dst[j] += a * s[j] }
+                for j in 0..<inner { dst[j] = T.wrappingAdd(dst[j], T.wrappingMultiply(a, s[j])) }
               } else {
-                for j in 0..<inner { dst[j] += s[j] }
+                for j in 0..<inner { dst[j] = T.wrappingAdd(dst[j], s[j]) }
               }
             }
           }
@@ -82,9 +82,9 @@ extension Kernel {
             let dst = po + Int(pi[i]) * inner
             let s = ps + i * inner
             if scaled {
-              for j in r { dst[j] += a * s[j] }
+              for j in r { dst[j] = T.wrappingAdd(dst[j], T.wrappingMultiply(a, s[j])) }
             } else {
-              for j in r { dst[j] += s[j] }
+              for j in r { dst[j] = T.wrappingAdd(dst[j], s[j]) }
             }
           }
         }

@@ -6,19 +6,45 @@ precedencegroup PowerPrecedence {
 /// Elementwise power, as Python's `**` on tensors.
 infix operator ** : PowerPrecedence
 
-/// A binary arithmetic op written once for every numeric element type.
+/// A binary arithmetic op on every element type. Integers wrap on overflow, as PyTorch's kernels
+/// do (C++ two's complement arithmetic), so int64 results never trap.
 protocol NumericBinaryOp {
-  static func apply<T: NumericScalar>(_ x: T, _ y: T) -> T
+  static func apply(_ x: Float, _ y: Float) -> Float
+  static func apply(_ x: Double, _ y: Double) -> Double
+  static func apply(_ x: Int64, _ y: Int64) -> Int64
+  static func apply(_ x: Bool, _ y: Bool) -> Bool
 }
 
 enum AddOp: NumericBinaryOp {
-  @inline(__always) static func apply<T: NumericScalar>(_ x: T, _ y: T) -> T { x + y }
+  @inline(__always) static func apply(_ x: Float, _ y: Float) -> Float { x + y }
+  @inline(__always) static func apply(_ x: Double, _ y: Double) -> Double { x + y }
+  @inline(__always) static func apply(_ x: Int64, _ y: Int64) -> Int64 { x &+ y }
+  /// Logical or, as `bool + bool` in PyTorch.
+  @inline(__always) static func apply(_ x: Bool, _ y: Bool) -> Bool { x || y }
 }
 enum SubOp: NumericBinaryOp {
-  @inline(__always) static func apply<T: NumericScalar>(_ x: T, _ y: T) -> T { x - y }
+  @inline(__always) static func apply(_ x: Float, _ y: Float) -> Float { x - y }
+  @inline(__always) static func apply(_ x: Double, _ y: Double) -> Double { x - y }
+  @inline(__always) static func apply(_ x: Int64, _ y: Int64) -> Int64 { x &- y }
+  /// Never reached: `sub` rejects bool operands first (`checkSubtraction(_:_:_:)`).
+  @inline(__always) static func apply(_ x: Bool, _ y: Bool) -> Bool {
+    preconditionFailure("sub: \(Tensor.twoBoolSubtractionMessage)")
+  }
 }
 enum MulOp: NumericBinaryOp {
-  @inline(__always) static func apply<T: NumericScalar>(_ x: T, _ y: T) -> T { x * y }
+  @inline(__always) static func apply(_ x: Float, _ y: Float) -> Float { x * y }
+  @inline(__always) static func apply(_ x: Double, _ y: Double) -> Double { x * y }
+  @inline(__always) static func apply(_ x: Int64, _ y: Int64) -> Int64 { x &* y }
+  /// Logical and, as `bool * bool` in PyTorch.
+  @inline(__always) static func apply(_ x: Bool, _ y: Bool) -> Bool { x && y }
+}
+
+/// `Op` with its operands swapped (the scalar-first forms, `s - x`).
+enum Flipped<Op: NumericBinaryOp>: NumericBinaryOp {
+  @inline(__always) static func apply(_ x: Float, _ y: Float) -> Float { Op.apply(y, x) }
+  @inline(__always) static func apply(_ x: Double, _ y: Double) -> Double { Op.apply(y, x) }
+  @inline(__always) static func apply(_ x: Int64, _ y: Int64) -> Int64 { Op.apply(y, x) }
+  @inline(__always) static func apply(_ x: Bool, _ y: Bool) -> Bool { Op.apply(y, x) }
 }
 
 /// A binary op defined for floating-point element types only.
@@ -38,26 +64,25 @@ enum PowOp: FloatBinaryOp {
   }
 }
 
+/// `x ** y` for integers, as PyTorch's `powi`: squaring with wrapping products; a negative
+/// exponent gives 1 for base 1, ±1 for base -1 and 0 otherwise.
+@inline(__always)
+func integerPower(_ x: Int64, _ y: Int64) -> Int64 {
+  if y < 0 {
+    if x == 1 { return 1 }
+    if x == -1 { return y & 1 == 0 ? 1 : -1 }
+    return 0
+  }
+  var (base, exponent, result) = (x, y, Int64(1))
+  while exponent != 0 {
+    if exponent & 1 != 0 { result = result &* base }
+    exponent >>= 1
+    base = base &* base
+  }
+  return result
+}
+
 extension Tensor {
-  // MARK: type promotion
-
-  /// PyTorch's result type for two tensors: dimensioned tensors decide within a category; a 0-d
-  /// tensor only wins when its category is higher.
-  static func resultType(_ a: Tensor, _ b: Tensor) -> DType {
-    if a.dtype == b.dtype { return a.dtype }
-    let aDim = a.rank > 0
-    let bDim = b.rank > 0
-    if aDim == bDim { return DType.promote(a.dtype, b.dtype) }
-    let (d, z) = aDim ? (a.dtype, b.dtype) : (b.dtype, a.dtype)
-    return z.category > d.category ? z : d
-  }
-
-  /// Result type for a tensor and a Swift number (a "wrapped number" in PyTorch).
-  static func resultType(_ a: Tensor, scalarIsFloat: Bool) -> DType {
-    if scalarIsFloat { return a.dtype.isFloatingPoint ? a.dtype : .defaultFloat }
-    return a.dtype == .bool ? .int64 : a.dtype
-  }
-
   // MARK: kernel dispatch
 
   static func numericBinary<Op: NumericBinaryOp>(
@@ -71,8 +96,7 @@ extension Tensor {
       return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
     case .float64: return Kernel.zip(a, b, op: op) { (x: Double, y: Double) in Op.apply(x, y) }
     case .int64: return Kernel.zip(a, b, op: op) { (x: Int64, y: Int64) in Op.apply(x, y) }
-    case .bool:
-      preconditionFailure("\(op): not supported for bool tensors (shapes \(a.shape), \(b.shape))")
+    case .bool: return Kernel.zip(a, b, op: op) { (x: Bool, y: Bool) in Op.apply(x, y) }
     }
   }
 
@@ -90,35 +114,49 @@ extension Tensor {
     }
   }
 
-  /// f(a, s) (or f(s, a) when `scalarFirst`) for a Swift number s.
+  /// f(a, s) (or f(s, a) when `scalarFirst`) for a Swift number s, computed in `dtype`.
   static func numericScalar<Op: NumericBinaryOp>(
-    _: Op.Type, _ a: Tensor, _ s: Double, scalarFirst: Bool, dtype: DType
+    _: Op.Type, _ a: Tensor, _ s: WrappedNumber, scalarFirst: Bool, dtype: DType
   ) -> Tensor {
     let a = a.to(dtype)
-    func run<T: NumericScalar>(_: T.Type) -> Tensor {
-      let v = T(fromDouble: s)
-      return scalarFirst
-        ? Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(v, x) }
-        : Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(x, v) }
-    }
-    switch dtype {
-    case .float32:
+    if dtype == .float32 {
       let kernel = Kernel.simdScalarKernel(Op.self, scalarFirst: scalarFirst)
-      if let out = Kernel.simdMap(a, scalar: Float(fromDouble: s), kernel) { return out }
-      return run(Float.self)
-    case .float64: return run(Double.self)
-    case .int64: return run(Int64.self)
+      if let out = Kernel.simdMap(a, scalar: s.value(as: Float.self), kernel) { return out }
+    }
+    return scalarFirst ? mapScalar(Flipped<Op>.self, a, s) : mapScalar(Op.self, a, s)
+  }
+
+  /// Op(a, s) in a's dtype.
+  @inline(__always)
+  private static func mapScalar<Op: NumericBinaryOp>(
+    _: Op.Type, _ a: Tensor, _ s: WrappedNumber
+  ) -> Tensor {
+    switch a.dtype {
+    case .float32:
+      return Kernel.map(a, scalar: s.value(as: Float.self)) { (x: Float, v: Float) in
+        Op.apply(x, v)
+      }
+    case .float64:
+      return Kernel.map(a, scalar: s.value(as: Double.self)) { (x: Double, v: Double) in
+        Op.apply(x, v)
+      }
+    case .int64:
+      return Kernel.map(a, scalar: s.value(as: Int64.self)) { (x: Int64, v: Int64) in
+        Op.apply(x, v)
+      }
     case .bool:
-      preconditionFailure("arithmetic on bool tensors is not supported (shape \(a.shape))")
+      return Kernel.map(a, scalar: s.value(as: Bool.self)) { (x: Bool, v: Bool) in
+        Op.apply(x, v)
+      }
     }
   }
 
   static func floatScalar<Op: FloatBinaryOp>(
-    _: Op.Type, _ a: Tensor, _ s: Double, scalarFirst: Bool, dtype: DType
+    _: Op.Type, _ a: Tensor, _ s: WrappedNumber, scalarFirst: Bool, dtype: DType
   ) -> Tensor {
     let a = a.to(dtype)
     func run<T: FloatScalar>(_: T.Type) -> Tensor {
-      let v = T(fromDouble: s)
+      let v = s.value(as: T.self)
       return scalarFirst
         ? Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(v, x) }
         : Kernel.map(a, scalar: v) { (x: T, v: T) in Op.apply(x, v) }
@@ -126,16 +164,39 @@ extension Tensor {
     switch dtype {
     case .float32:
       let kernel = Kernel.simdScalarKernel(Op.self, scalarFirst: scalarFirst)
-      if let out = Kernel.simdMap(a, scalar: Float(fromDouble: s), kernel) { return out }
+      if let out = Kernel.simdMap(a, scalar: s.value(as: Float.self), kernel) { return out }
       return run(Float.self)
     case .float64: return run(Double.self)
     default: preconditionFailure("expected a floating-point dtype, got \(dtype)")
     }
   }
 
+  // MARK: checks
+
+  static let twoBoolSubtractionMessage =
+    "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead."
+  static let boolSubtractionMessage =
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+
+  /// PyTorch's `sub_check`: subtraction with a bool operand stops (`b` is nil for a number).
+  @inline(__always)
+  static func checkSubtraction(_ op: String, _ a: DType, _ b: DType?) {
+    if a == .bool || b == .bool { boolSubtractionFailure(op, a, b) }
+  }
+
+  private static func boolSubtractionFailure(_ op: String, _ a: DType, _ b: DType?) -> Never {
+    let message = a == .bool && b == .bool ? twoBoolSubtractionMessage : boolSubtractionMessage
+    preconditionFailure("\(op): \(message)")
+  }
+
+  /// PyTorch's check that an integer exponent of an integer power is not negative.
+  static func checkIntegerExponent(_ op: String, _ e: Int64) {
+    precondition(e >= 0, "\(op): Integers to negative integer powers are not allowed.")
+  }
+
   // MARK: tensor-tensor arithmetic
 
-  /// Elementwise sum with broadcasting (`torch.add`).
+  /// Elementwise sum with broadcasting (`torch.add`); two bool tensors give their logical or.
   public func add(_ other: Tensor) -> Tensor {
     let out = Tensor.numericBinary(
       AddOp.self, self, other, dtype: Tensor.resultType(self, other), op: "add")
@@ -151,8 +212,9 @@ extension Tensor {
     return out
   }
 
-  /// Elementwise difference with broadcasting (`torch.sub`).
+  /// Elementwise difference with broadcasting (`torch.sub`). Bool operands stop, as in PyTorch.
   public func sub(_ other: Tensor) -> Tensor {
+    Tensor.checkSubtraction("sub", dtype, other.dtype)
     let out = Tensor.numericBinary(
       SubOp.self, self, other, dtype: Tensor.resultType(self, other), op: "sub")
     if Tensor.needsGrad(self, other) {
@@ -167,7 +229,7 @@ extension Tensor {
     return out
   }
 
-  /// Elementwise product with broadcasting (`torch.mul`).
+  /// Elementwise product with broadcasting (`torch.mul`); two bool tensors give their logical and.
   public func mul(_ other: Tensor) -> Tensor {
     let out = Tensor.numericBinary(
       MulOp.self, self, other, dtype: Tensor.resultType(self, other), op: "mul")
@@ -189,10 +251,10 @@ extension Tensor {
     return out
   }
 
-  /// Elementwise true division with broadcasting (`torch.div`); integer inputs give floats.
+  /// Elementwise true division with broadcasting (`torch.div`); integer and bool inputs give the
+  /// default float dtype.
   public func div(_ other: Tensor) -> Tensor {
-    var dt = Tensor.resultType(self, other)
-    if !dt.isFloatingPoint { dt = .defaultFloat }
+    let dt = Tensor.floatResultType(Tensor.resultType(self, other))
     let out = Tensor.floatBinary(DivOp.self, self, other, dtype: dt, op: "div")
     if Tensor.needsGrad(self, other) {
       let (sa, sb, da, db) = (shape, other.shape, dtype, other.dtype)
@@ -211,10 +273,17 @@ extension Tensor {
     return out
   }
 
-  /// Elementwise power with broadcasting (`torch.pow(self, exponent)`).
+  /// Elementwise power with broadcasting (`torch.pow(self, exponent)`). Integer (and bool with
+  /// integer) operands give int64, computed exactly with wrapping; two bool tensors stop.
   public func pow(_ exponent: Tensor) -> Tensor {
-    var dt = Tensor.resultType(self, exponent)
-    if !dt.isFloatingPoint { dt = .defaultFloat }
+    let dt = Tensor.resultType(self, exponent)
+    precondition(dt != .bool, "pow: \"pow\" not implemented for 'Bool'")
+    if dt == .int64 {
+      // integers never require grad
+      return Kernel.zip(self.to(.int64), exponent.to(.int64), op: "pow") {
+        (x: Int64, y: Int64) in integerPower(x, y)
+      }
+    }
     let out = Tensor.floatBinary(PowOp.self, self, exponent, dtype: dt, op: "pow")
     if Tensor.needsGrad(self, exponent) {
       let (sa, sb, da, db) = (shape, exponent.shape, dtype, exponent.dtype)
@@ -239,97 +308,165 @@ extension Tensor {
     return out
   }
 
-  /// Elementwise power with a Swift exponent (`torch.pow(self, exponent)`).
-  public func pow(_ exponent: Double) -> Tensor {
-    let dt = dtype.isFloatingPoint ? dtype : .defaultFloat
-    let out = Tensor.floatScalar(PowOp.self, self, exponent, scalarFirst: false, dtype: dt)
-    if Tensor.needsGrad(self) {
-      Tensor.record("PowBackward0", inputs: [self], outputs: [out], saving: [self]) { ctx in
-        if exponent == 0 { return [Tensor.zeros(like: ctx.grad)] }
-        return try [ctx.grad * exponent * ctx.saved(0).pow(exponent - 1)]
-      }
-    }
-    return out
-  }
-
-  /// `base ** self` for a Swift base (`torch.pow(base, self)`).
-  public static func pow(_ base: Double, _ exponent: Tensor) -> Tensor {
-    let dt = exponent.dtype.isFloatingPoint ? exponent.dtype : .defaultFloat
-    let out = Tensor.floatScalar(PowOp.self, exponent, base, scalarFirst: true, dtype: dt)
-    if Tensor.needsGrad(exponent) {
-      Tensor.record("PowBackward2", inputs: [exponent], outputs: [out], savingOutputs: [0]) { ctx in
-        try [ctx.grad * ctx.saved(0) * Double.log(base)]
-      }
-    }
-    return out
-  }
-
-  /// Negation (`torch.neg`).
+  /// Negation (`torch.neg`); int64 wraps (`-Int64.min` is `Int64.min`), bool stops.
   public func neg() -> Tensor {
-    let out = Tensor.numericScalar(
-      MulOp.self, self, -1, scalarFirst: false, dtype: resultTypeForUnary)
+    precondition(dtype != .bool, "neg: \(Tensor.boolNegationMessage)")
+    let out = Tensor.numericScalar(MulOp.self, self, .int(-1), scalarFirst: false, dtype: dtype)
     if Tensor.needsGrad(self) {
       Tensor.record("NegBackward0", inputs: [self], outputs: [out]) { ctx in [-ctx.grad] }
     }
     return out
   }
 
-  private var resultTypeForUnary: DType { dtype == .bool ? .int64 : dtype }
+  static let boolNegationMessage =
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
 
-  // MARK: tensor-scalar arithmetic
+  /// Records the node of an op on a tensor and a Swift number, with a second, empty edge for the
+  /// number, as PyTorch's `add`, `sub`, `mul` and `div` have (`next_functions` ends with
+  /// `(None, 0)`).
+  static func recordWithNumber(
+    _ name: String, input: Tensor, output: Tensor,
+    rule: @escaping (BackwardContext) throws -> [Tensor?]
+  ) {
+    record(name, inputs: [input], outputs: [output], rule: rule)
+    output.gradFn?.nextEdges.append(.none)
+  }
 
-  public func add(_ s: Double) -> Tensor {
+  // MARK: tensor-number arithmetic
+  //
+  // A Swift number is a wrapped number in type promotion: an `Int` is a Python int, a `Double` a
+  // Python float (so `int64 + 2` is int64 and `int64 + 2.0` float32). As in PyTorch, add, sub,
+  // mul and div record an empty second edge for the number; pow and rsub take one input.
+
+  func add(_ s: WrappedNumber) -> Tensor {
     let out = Tensor.numericScalar(
-      AddOp.self, self, s, scalarFirst: false,
-      dtype: Tensor.resultType(self, scalarIsFloat: !s.isIntegral))
+      AddOp.self, self, s, scalarFirst: false, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
-      Tensor.record("AddBackward0", inputs: [self], outputs: [out]) { ctx in [ctx.grad] }
+      Tensor.recordWithNumber("AddBackward0", input: self, output: out) { ctx in
+        [ctx.grad, nil]
+      }
     }
     return out
   }
 
-  public func sub(_ s: Double) -> Tensor {
+  func sub(_ s: WrappedNumber) -> Tensor {
+    Tensor.checkSubtraction("sub", dtype, nil)
     let out = Tensor.numericScalar(
-      SubOp.self, self, s, scalarFirst: false,
-      dtype: Tensor.resultType(self, scalarIsFloat: !s.isIntegral))
+      SubOp.self, self, s, scalarFirst: false, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
-      Tensor.record("SubBackward0", inputs: [self], outputs: [out]) { ctx in [ctx.grad] }
+      Tensor.recordWithNumber("SubBackward0", input: self, output: out) { ctx in
+        [ctx.grad, nil]
+      }
     }
     return out
   }
 
-  /// `s - self` (PyTorch's `rsub`).
-  public func rsub(_ s: Double) -> Tensor {
+  func rsub(_ s: WrappedNumber) -> Tensor {
+    Tensor.checkSubtraction("rsub", dtype, nil)
     let out = Tensor.numericScalar(
-      SubOp.self, self, s, scalarFirst: true,
-      dtype: Tensor.resultType(self, scalarIsFloat: !s.isIntegral))
+      SubOp.self, self, s, scalarFirst: true, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
       Tensor.record("RsubBackward1", inputs: [self], outputs: [out]) { ctx in [-ctx.grad] }
     }
     return out
   }
 
-  public func mul(_ s: Double) -> Tensor {
+  func mul(_ s: WrappedNumber) -> Tensor {
     let out = Tensor.numericScalar(
-      MulOp.self, self, s, scalarFirst: false,
-      dtype: Tensor.resultType(self, scalarIsFloat: !s.isIntegral))
+      MulOp.self, self, s, scalarFirst: false, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
-      Tensor.record("MulBackward0", inputs: [self], outputs: [out]) { ctx in [ctx.grad * s] }
+      Tensor.recordWithNumber("MulBackward0", input: self, output: out) { ctx in
+        [ctx.grad.mul(s), nil]
+      }
     }
     return out
   }
 
-  public func div(_ s: Double) -> Tensor {
-    let dt = dtype.isFloatingPoint ? dtype : .defaultFloat
+  func div(_ s: WrappedNumber) -> Tensor {
+    let dt = Tensor.floatResultType(Tensor.resultType(self, s))
     let out = Tensor.floatScalar(DivOp.self, self, s, scalarFirst: false, dtype: dt)
     if Tensor.needsGrad(self) {
-      Tensor.record("DivBackward0", inputs: [self], outputs: [out]) { ctx in [ctx.grad / s] }
+      Tensor.recordWithNumber("DivBackward0", input: self, output: out) { ctx in
+        [ctx.grad.div(s), nil]
+      }
     }
     return out
   }
 
+  func pow(_ exponent: WrappedNumber) -> Tensor {
+    let dt = Tensor.resultType(self, exponent)
+    if dt == .int64, case .int(let e) = exponent {
+      // an integer (or bool) tensor to an integer power: exact, no history
+      Tensor.checkIntegerExponent("pow", e)
+      return Kernel.map(self.to(.int64), scalar: e) { (x: Int64, e: Int64) in integerPower(x, e) }
+    }
+    let out = Tensor.floatScalar(PowOp.self, self, exponent, scalarFirst: false, dtype: dt)
+    if Tensor.needsGrad(self) {
+      let e = exponent.doubleValue
+      Tensor.record("PowBackward0", inputs: [self], outputs: [out], saving: [self]) { ctx in
+        if e == 0 { return [Tensor.zeros(like: ctx.grad)] }
+        return try [ctx.grad * e * ctx.saved(0).pow(e - 1)]
+      }
+    }
+    return out
+  }
+
+  static func pow(_ base: WrappedNumber, _ exponent: Tensor) -> Tensor {
+    let dt = resultType(exponent, base)
+    if dt == .int64, case .int(let b) = base {
+      // an integer base to integer (or bool) powers: exact, as the tensor-tensor integer pow
+      return Kernel.map(exponent.to(.int64), scalar: b) { (x: Int64, b: Int64) in
+        integerPower(b, x)
+      }
+    }
+    let out = Tensor.floatScalar(PowOp.self, exponent, base, scalarFirst: true, dtype: dt)
+    if Tensor.needsGrad(exponent) {
+      let logBase = Double.log(base.doubleValue)
+      Tensor.record("PowBackward2", inputs: [exponent], outputs: [out], savingOutputs: [0]) { ctx in
+        try [ctx.grad * ctx.saved(0) * logBase]
+      }
+    }
+    return out
+  }
+
+  /// `self + s` (`torch.add`); `s` is a Python float in type promotion.
+  public func add(_ s: Double) -> Tensor { add(.float(s)) }
+  /// `self + s` (`torch.add`); `s` is a Python int in type promotion.
+  public func add(_ s: Int) -> Tensor { add(.int(Int64(s))) }
+  /// `self - s` (`torch.sub`).
+  public func sub(_ s: Double) -> Tensor { sub(.float(s)) }
+  /// `self - s` (`torch.sub`).
+  public func sub(_ s: Int) -> Tensor { sub(.int(Int64(s))) }
+  /// `s - self` (PyTorch's `rsub`).
+  public func rsub(_ s: Double) -> Tensor { rsub(.float(s)) }
+  /// `s - self` (PyTorch's `rsub`).
+  public func rsub(_ s: Int) -> Tensor { rsub(.int(Int64(s))) }
+  /// `self * s` (`torch.mul`).
+  public func mul(_ s: Double) -> Tensor { mul(.float(s)) }
+  /// `self * s` (`torch.mul`).
+  public func mul(_ s: Int) -> Tensor { mul(.int(Int64(s))) }
+  /// `self / s`, true division (`torch.div`).
+  public func div(_ s: Double) -> Tensor { div(.float(s)) }
+  /// `self / s`, true division (`torch.div`): integer tensors give the default float dtype.
+  public func div(_ s: Int) -> Tensor { div(.int(Int64(s))) }
   /// `s / self`, computed as PyTorch does: `reciprocal() * s` (ReciprocalBackward0, MulBackward0).
   public func rdiv(_ s: Double) -> Tensor { reciprocal().mul(s) }
+  /// `s / self`, computed as PyTorch does: `reciprocal() * s`.
+  public func rdiv(_ s: Int) -> Tensor { reciprocal().mul(s) }
+  /// Elementwise power with a Swift exponent (`torch.pow(self, exponent)`); integer tensors give
+  /// float32.
+  public func pow(_ exponent: Double) -> Tensor { pow(.float(exponent)) }
+  /// Elementwise power with an integer exponent; integer and bool tensors give int64 (a negative
+  /// exponent stops, as in PyTorch).
+  public func pow(_ exponent: Int) -> Tensor { pow(.int(Int64(exponent))) }
+  /// `base ** exponent` for a Swift base (`torch.pow(base, exponent)`).
+  public static func pow(_ base: Double, _ exponent: Tensor) -> Tensor {
+    pow(.float(base), exponent)
+  }
+  /// `base ** exponent` for an integer base; integer and bool exponents give int64.
+  public static func pow(_ base: Int, _ exponent: Tensor) -> Tensor {
+    pow(.int(Int64(base)), exponent)
+  }
 
   // MARK: operators
 
@@ -351,78 +488,16 @@ extension Tensor {
   public static func ** (a: Tensor, s: Double) -> Tensor { a.pow(s) }
   public static func ** (s: Double, a: Tensor) -> Tensor { Tensor.pow(s, a) }
 
-  // MARK: in-place arithmetic
-
-  /// `self += other` in place (`add_`). Throws on a leaf that requires grad (outside no-grad).
-  @discardableResult
-  public func addInPlace(_ other: Tensor, alpha: Double = 1) throws -> Tensor {
-    let other = alpha == 1 ? other : other * alpha
-    return try inPlace(
-      others: [other], direct: { Kernel.combineInPlace(self, other, AddOp.self) },
-      differentiable: { $0 + other })
-  }
-
-  @discardableResult
-  public func subInPlace(_ other: Tensor) throws -> Tensor {
-    try inPlace(
-      others: [other], direct: { Kernel.combineInPlace(self, other, SubOp.self) },
-      differentiable: { $0 - other })
-  }
-
-  @discardableResult
-  public func mulInPlace(_ other: Tensor) throws -> Tensor {
-    try inPlace(
-      others: [other], savesSelf: other.requiresGrad,
-      direct: { Kernel.combineInPlace(self, other, MulOp.self) },
-      differentiable: { $0 * other })
-  }
-
-  @discardableResult
-  public func divInPlace(_ other: Tensor) throws -> Tensor {
-    precondition(
-      dtype.isFloatingPoint,
-      "div_: result type float32 can't be cast to the desired output type \(dtype)")
-    return try inPlace(
-      others: [other], savesSelf: other.requiresGrad,
-      direct: { Kernel.copy(self / other, into: self) },
-      differentiable: { $0 / other })
-  }
-
-  @discardableResult
-  public func addInPlace(_ s: Double) throws -> Tensor {
-    try inPlace(direct: { Kernel.copy(self + s, into: self) }, differentiable: { $0 + s })
-  }
-
-  @discardableResult
-  public func subInPlace(_ s: Double) throws -> Tensor {
-    try inPlace(direct: { Kernel.copy(self - s, into: self) }, differentiable: { $0 - s })
-  }
-
-  @discardableResult
-  public func mulInPlace(_ s: Double) throws -> Tensor {
-    try inPlace(direct: { Kernel.copy(self * s, into: self) }, differentiable: { $0 * s })
-  }
-
-  @discardableResult
-  public func divInPlace(_ s: Double) throws -> Tensor {
-    try inPlace(direct: { Kernel.copy(self / s, into: self) }, differentiable: { $0 / s })
-  }
-
-  @discardableResult
-  public func powInPlace(_ s: Double) throws -> Tensor {
-    try inPlace(
-      savesSelf: true, direct: { Kernel.copy(self.pow(s), into: self) },
-      differentiable: { $0.pow(s) })
-  }
-
-  public static func += (a: Tensor, b: Tensor) throws { try a.addInPlace(b) }
-  public static func -= (a: Tensor, b: Tensor) throws { try a.subInPlace(b) }
-  public static func *= (a: Tensor, b: Tensor) throws { try a.mulInPlace(b) }
-  public static func /= (a: Tensor, b: Tensor) throws { try a.divInPlace(b) }
-  public static func += (a: Tensor, s: Double) throws { try a.addInPlace(s) }
-  public static func -= (a: Tensor, s: Double) throws { try a.subInPlace(s) }
-  public static func *= (a: Tensor, s: Double) throws { try a.mulInPlace(s) }
-  public static func /= (a: Tensor, s: Double) throws { try a.divInPlace(s) }
+  public static func + (a: Tensor, s: Int) -> Tensor { a.add(s) }
+  public static func + (s: Int, a: Tensor) -> Tensor { a.add(s) }
+  public static func - (a: Tensor, s: Int) -> Tensor { a.sub(s) }
+  public static func - (s: Int, a: Tensor) -> Tensor { a.rsub(s) }
+  public static func * (a: Tensor, s: Int) -> Tensor { a.mul(s) }
+  public static func * (s: Int, a: Tensor) -> Tensor { a.mul(s) }
+  public static func / (a: Tensor, s: Int) -> Tensor { a.div(s) }
+  public static func / (s: Int, a: Tensor) -> Tensor { a.rdiv(s) }
+  public static func ** (a: Tensor, s: Int) -> Tensor { a.pow(s) }
+  public static func ** (s: Int, a: Tensor) -> Tensor { Tensor.pow(s, a) }
 
   // MARK: helpers
 
@@ -444,7 +519,8 @@ extension Tensor {
 }
 
 extension Kernel {
-  /// a = Op(a, b) in place, b broadcast to a's shape (a's dtype kept).
+  /// a = Op(a, b) in place, b broadcast to a's shape and converted to a's dtype (callers make sure
+  /// that a's dtype is the op's result type).
   static func combineInPlace<Op: NumericBinaryOp>(_ a: Tensor, _ b: Tensor, _: Op.Type) {
     _ = Shape.broadcast(a.shape, b.shape, op: "in-place op")
     let b = b.to(a.dtype)
@@ -452,7 +528,7 @@ extension Kernel {
     case .float32: apply(into: a, a, b) { (x: Float, y: Float) in Op.apply(x, y) }
     case .float64: apply(into: a, a, b) { (x: Double, y: Double) in Op.apply(x, y) }
     case .int64: apply(into: a, a, b) { (x: Int64, y: Int64) in Op.apply(x, y) }
-    case .bool: preconditionFailure("in-place arithmetic on bool tensors is not supported")
+    case .bool: apply(into: a, a, b) { (x: Bool, y: Bool) in Op.apply(x, y) }
     }
   }
 
@@ -461,5 +537,6 @@ extension Kernel {
 }
 
 extension Double {
+  /// Whether the value is whole; `clamp` still picks an integer or float result type with it.
   var isIntegral: Bool { self == rounded() && abs(self) < 9.0e15 }
 }

@@ -225,11 +225,7 @@ extension Tensor {
   public func clampInPlace(min lo: Double? = nil, max hi: Double? = nil) throws -> Tensor {
     precondition(
       lo != nil || hi != nil, "torch.clamp: At least one of 'min' or 'max' must not be None")
-    let dt = clampResultType(lo, hi)
-    precondition(
-      dt == dtype,
-      "clamp_: result type \(Tensor.scalarTypeName(dt)) can't be cast to the desired output type \(Tensor.scalarTypeName(dtype))"
-    )
+    checkInPlaceCast("clamp_", resultType: clampResultType(lo, hi), cppTypeNames: true)
     return try inPlace(
       savesSelf: true,
       direct: { Tensor.clampKernel(self, into: self, lo, hi) },

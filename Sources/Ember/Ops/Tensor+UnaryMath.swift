@@ -159,10 +159,7 @@ extension Tensor {
 
   /// Stops an in-place float function on an integer or bool tensor, as PyTorch does.
   func requireFloatForInPlace(_ op: String) {
-    precondition(
-      dtype.isFloatingPoint,
-      "\(op)_: result type Float can't be cast to the desired output type \(Tensor.scalarTypeName(dtype)) (shape \(shape))"
-    )
+    checkInPlaceCast("\(op)_", resultType: Tensor.floatResultType(dtype))
   }
 
   /// Runs an in-place float function: directly when no history is recorded, otherwise through
