@@ -155,10 +155,8 @@ extension Tensor {
         let out = Tensor(uninitializedShape: targetShape, dtype: targetDType)
         Kernel.copy(source, into: out)
         if Tensor.needsGrad(source) {
-          let srcShape = source.shape
-          let srcDType = source.dtype
           Tensor.record("CopyBackwards", inputs: [source], outputs: [out]) { ctx in
-            [ctx.grad.sumTo(srcShape).to(srcDType)]
+            [ctx.grad]
           }
         }
         return out

@@ -201,11 +201,10 @@ extension Tensor {
     let out = Tensor.numericBinary(
       AddOp.self, self, other, dtype: Tensor.resultType(self, other), op: "add")
     if Tensor.needsGrad(self, other) {
-      let (sa, sb, da, db) = (shape, other.shape, dtype, other.dtype)
       Tensor.record("AddBackward0", inputs: [self, other], outputs: [out]) { ctx in
         [
-          ctx.needsInputGrad(0) ? ctx.grad.sumTo(sa).to(da) : nil,
-          ctx.needsInputGrad(1) ? ctx.grad.sumTo(sb).to(db) : nil,
+          ctx.needsInputGrad(0) ? ctx.grad : nil,
+          ctx.needsInputGrad(1) ? ctx.grad : nil,
         ]
       }
     }
@@ -218,11 +217,10 @@ extension Tensor {
     let out = Tensor.numericBinary(
       SubOp.self, self, other, dtype: Tensor.resultType(self, other), op: "sub")
     if Tensor.needsGrad(self, other) {
-      let (sa, sb, da, db) = (shape, other.shape, dtype, other.dtype)
       Tensor.record("SubBackward0", inputs: [self, other], outputs: [out]) { ctx in
         [
-          ctx.needsInputGrad(0) ? ctx.grad.sumTo(sa).to(da) : nil,
-          ctx.needsInputGrad(1) ? (-ctx.grad).sumTo(sb).to(db) : nil,
+          ctx.needsInputGrad(0) ? ctx.grad : nil,
+          ctx.needsInputGrad(1) ? (-ctx.grad) : nil,
         ]
       }
     }
@@ -234,7 +232,6 @@ extension Tensor {
     let out = Tensor.numericBinary(
       MulOp.self, self, other, dtype: Tensor.resultType(self, other), op: "mul")
     if Tensor.needsGrad(self, other) {
-      let (sa, sb, da, db) = (shape, other.shape, dtype, other.dtype)
       let needA = requiresGrad
       let needB = other.requiresGrad
       // save only what the rule reads, as PyTorch does
@@ -243,8 +240,8 @@ extension Tensor {
         saving: [needB ? self : Tensor.placeholder, needA ? other : Tensor.placeholder]
       ) { ctx in
         try [
-          ctx.needsInputGrad(0) ? (ctx.grad * ctx.saved(1)).sumTo(sa).to(da) : nil,
-          ctx.needsInputGrad(1) ? (ctx.grad * ctx.saved(0)).sumTo(sb).to(db) : nil,
+          ctx.needsInputGrad(0) ? (ctx.grad * ctx.saved(1)) : nil,
+          ctx.needsInputGrad(1) ? (ctx.grad * ctx.saved(0)) : nil,
         ]
       }
     }
@@ -257,7 +254,6 @@ extension Tensor {
     let dt = Tensor.floatResultType(Tensor.resultType(self, other))
     let out = Tensor.floatBinary(DivOp.self, self, other, dtype: dt, op: "div")
     if Tensor.needsGrad(self, other) {
-      let (sa, sb, da, db) = (shape, other.shape, dtype, other.dtype)
       let needB = other.requiresGrad
       Tensor.record(
         "DivBackward0", inputs: [self, other], outputs: [out],
@@ -265,8 +261,8 @@ extension Tensor {
       ) { ctx in
         let b = try ctx.saved(1)
         return try [
-          ctx.needsInputGrad(0) ? (ctx.grad / b).sumTo(sa).to(da) : nil,
-          ctx.needsInputGrad(1) ? (-ctx.grad * ctx.saved(0) / (b * b)).sumTo(sb).to(db) : nil,
+          ctx.needsInputGrad(0) ? (ctx.grad / b) : nil,
+          ctx.needsInputGrad(1) ? (-ctx.grad * ctx.saved(0) / (b * b)) : nil,
         ]
       }
     }
@@ -286,7 +282,6 @@ extension Tensor {
     }
     let out = Tensor.floatBinary(PowOp.self, self, exponent, dtype: dt, op: "pow")
     if Tensor.needsGrad(self, exponent) {
-      let (sa, sb, da, db) = (shape, exponent.shape, dtype, exponent.dtype)
       Tensor.record(
         "PowBackward1", inputs: [self, exponent], outputs: [out], saving: [self, exponent],
         savingOutputs: [0]
@@ -295,12 +290,12 @@ extension Tensor {
         var ga: Tensor? = nil
         var gb: Tensor? = nil
         if ctx.needsInputGrad(0) {
-          ga = (ctx.grad * b * a.pow(b - 1)).sumTo(sa).to(da)
+          ga = (ctx.grad * b * a.pow(b - 1))
         }
         if ctx.needsInputGrad(1) {
           // d/db a^b = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's convention)
           let safeLog = Tensor.where((a .== 0).logicalAnd(b .>= 0), Tensor.zeros(like: a), a.log())
-          gb = (ctx.grad * result * safeLog).sumTo(sb).to(db)
+          gb = (ctx.grad * result * safeLog)
         }
         return [ga, gb]
       }

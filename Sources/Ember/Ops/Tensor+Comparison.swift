@@ -90,13 +90,12 @@ extension Tensor {
     case .bool: Kernel.apply(into: out, cond, xs, ys) { (c: Bool, a: Bool, b: Bool) in c ? a : b }
     }
     if needsGrad(x, y) {
-      let (sx, sy, dx, dy) = (x.shape, y.shape, x.dtype, y.dtype)
       record("WhereBackward0", inputs: [x, y], outputs: [out], saving: [cond]) { ctx in
         let c = try ctx.saved(0)
         let zero = Tensor.zeros([], dtype: ctx.grad.dtype)
         return [
-          ctx.needsInputGrad(0) ? Tensor.where(c, ctx.grad, zero).sumTo(sx).to(dx) : nil,
-          ctx.needsInputGrad(1) ? Tensor.where(c, zero, ctx.grad).sumTo(sy).to(dy) : nil,
+          ctx.needsInputGrad(0) ? Tensor.where(c, ctx.grad, zero) : nil,
+          ctx.needsInputGrad(1) ? Tensor.where(c, zero, ctx.grad) : nil,
         ]
       }
     }

@@ -156,7 +156,6 @@ extension Tensor {
       out = Kernel.zip(x, y, op: op) { (p: Bool, q: Bool) in isMax ? (p || q) : (p && q) }
     }
     if needsGrad(a, b) {
-      let (sa, sb, da, db) = (a.shape, b.shape, a.dtype, b.dtype)
       record(
         isMax ? "MaximumBackward0" : "MinimumBackward0", inputs: [a, b], outputs: [out],
         saving: [a, b]
@@ -164,8 +163,8 @@ extension Tensor {
         let g = ctx.grad
         let w = try Tensor.extremumWeights(ctx.saved(0), ctx.saved(1), isMax: isMax, dtype: g.dtype)
         return [
-          ctx.needsInputGrad(0) ? (g * w).sumTo(sa).to(da) : nil,
-          ctx.needsInputGrad(1) ? (g * (1 - w)).sumTo(sb).to(db) : nil,
+          ctx.needsInputGrad(0) ? (g * w) : nil,
+          ctx.needsInputGrad(1) ? (g * (1 - w)) : nil,
         ]
       }
     }
