@@ -14,6 +14,23 @@ private typealias F = Functional
     try NNFixtures.check(c)
   }
 
+  @Test func everyActivationPassesGradChecks() throws {
+    let fs: [(String, (Tensor) -> Tensor)] = [
+      ("relu", { F.relu($0) * $0 }), ("relu6", { F.relu6($0 * 4) * $0 }),
+      ("leakyRelu", { F.leakyRelu($0, negativeSlope: 0.2) * $0 }), ("gelu", { F.gelu($0) }),
+      ("gelu tanh", { F.gelu($0, approximate: .tanh) }), ("silu", { F.silu($0) }),
+      ("elu", { F.elu($0, alpha: 0.5) }), ("softplus", { F.softplus($0, beta: 2, threshold: 2) }),
+      ("tanh", { F.tanh($0) }), ("sigmoid", { F.sigmoid($0) }),
+      ("hardtanh", { F.hardtanh($0, minVal: -0.5, maxVal: 1) * $0 }),
+      ("softmax", { F.softmax($0, dim: 1) }), ("logSoftmax", { F.logSoftmax($0, dim: 0) }),
+    ]
+    let x = leaf64([2, 4], seed: 3, awayFromZero: true)
+    for (name, f) in fs {
+      #expect(try gradcheck({ f($0[0]) }, inputs: [x]), "\(name)")
+      #expect(try gradgradcheck({ f($0[0]) }, inputs: [x]), "\(name)")
+    }
+  }
+
   @Test func hardtanh() throws {
     let x = try Tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0], dtype: .float64, requiresGrad: true)
     let y = F.hardtanh(x)
