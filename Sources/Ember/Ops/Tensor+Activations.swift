@@ -122,6 +122,30 @@ extension Tensor {
       })
   }
 
+  /// x clamped to [minVal, maxVal] (`hardtanh`); the gradient is 1 strictly inside the range
+  /// and 0 elsewhere. Integer tensors keep their dtype. `relu6` is `hardtanh(minVal: 0, maxVal: 6)`.
+  public func hardtanh(minVal: Double = -1, maxVal: Double = 1) -> Tensor {
+    precondition(minVal <= maxVal, "hardtanh: min_val cannot be greater than max_val")
+    let (lo32, hi32) = (Float(minVal), Float(maxVal))
+    let (lo64, hi64) = (Int64(minVal.rounded(.up)), Int64(maxVal.rounded(.down)))
+    let out = mapNumeric(
+      "hardtanh",
+      { $0 <= lo32 ? lo32 : ($0 >= hi32 ? hi32 : $0) },
+      { $0 <= minVal ? minVal : ($0 >= maxVal ? maxVal : $0) },
+      { $0 <= lo64 ? lo64 : ($0 >= hi64 ? hi64 : $0) })
+    if Tensor.needsGrad(self) {
+      Tensor.record("HardtanhBackward0", inputs: [self], outputs: [out], saving: [self]) { ctx in
+        let x = try ctx.saved(0)
+        let inside = (x .> minVal).logicalAnd(x .< maxVal)
+        return [Tensor.where(inside, ctx.grad, ctx.grad.zeroScalar)]
+      }
+    }
+    return out
+  }
+
+  /// min(max(x, 0), 6) (`relu6`), recorded as PyTorch records it (`HardtanhBackward0`).
+  public func relu6() -> Tensor { hardtanh(minVal: 0, maxVal: 6) }
+
   /// x where x > 0, else `alpha * (e^x - 1)` (`elu`).
   public func elu(alpha: Double = 1) -> Tensor {
     requireFloat("elu")
