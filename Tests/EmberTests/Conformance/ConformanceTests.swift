@@ -8,8 +8,8 @@ import Testing
 @Suite struct ConformanceTests {
   /// Ops that belong to the nn issue (EmberNN); their cases are skipped and counted until then.
   static let nnOps: Set<String> = [
-    "conv2d", "max_pool2d", "avg_pool2d", "layer_norm", "batch_norm", "embedding", "cross_entropy",
-    "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "linear",
+    "layer_norm", "batch_norm", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+    "binary_cross_entropy_with_logits",
   ]
 
   static func caseFiles() throws -> [URL] {
@@ -133,6 +133,19 @@ struct GoldenCase {
     return intArg("dim").map { [$0] }
   }
   var keepdim: Bool { kwargs["keepdim"] as? Bool ?? false }
+  /// An int-or-tuple argument (kernel_size, stride, padding, dilation).
+  func sizeArg(_ key: String) -> SpatialSize? {
+    if let list = kwargs[key] as? [NSNumber] { return SpatialSize(list.map(\.intValue)) }
+    return intArg(key).map { SpatialSize($0) }
+  }
+  /// A convolution's padding: a number, a list, "same" or "valid".
+  func paddingArg() -> Padding {
+    switch kwargs["padding"] as? String {
+    case "same": return .same
+    case "valid": return .valid
+    default: return .explicit(sizeArg("padding") ?? 0)
+    }
+  }
 
   enum Arg {
     case tensor(Tensor)
@@ -238,6 +251,28 @@ struct GoldenCase {
     case "where": return [Tensor.where(a[0].t, a[1].t, a[2].t)]
     case "softmax": return unary { $0.softmax(dim: intArg("dim")!) }
     case "log_softmax": return unary { $0.logSoftmax(dim: intArg("dim")!) }
+    case "linear": return [Functional.linear(a[0].t, a[1].t, bias: a.count > 2 ? a[2].t : nil)]
+    case "conv2d":
+      return [
+        Functional.conv2d(
+          a[0].t, a[1].t, bias: a.count > 2 ? a[2].t : nil, stride: sizeArg("stride") ?? 1,
+          padding: paddingArg(), dilation: sizeArg("dilation") ?? 1, groups: intArg("groups") ?? 1)
+      ]
+    case "max_pool2d":
+      return unary {
+        Functional.maxPool2d(
+          $0, kernelSize: sizeArg("kernel_size")!, stride: sizeArg("stride"),
+          padding: sizeArg("padding") ?? 0, dilation: sizeArg("dilation") ?? 1,
+          ceilMode: kwargs["ceil_mode"] as? Bool ?? false)
+      }
+    case "avg_pool2d":
+      return unary {
+        Functional.avgPool2d(
+          $0, kernelSize: sizeArg("kernel_size")!, stride: sizeArg("stride"),
+          padding: sizeArg("padding") ?? 0, ceilMode: kwargs["ceil_mode"] as? Bool ?? false,
+          countIncludePad: kwargs["count_include_pad"] as? Bool ?? true,
+          divisorOverride: intArg("divisor_override"))
+      }
     default: fatalError("conformance: no Ember mapping for op \(op)")
     }
   }
