@@ -450,6 +450,16 @@ private func values(_ count: Int, seed: UInt64) -> [Double] {
     #expect(z.gradFn == nil && !z.requiresGrad)
   }
 
+  @Test func emptyBatch() throws {
+    let x = try Tensor.zeros([0, 2, 5, 5]).setRequiresGrad()
+    let w = try Tensor.ones([3, 2, 3, 3]).setRequiresGrad()
+    let y = Functional.conv2d(x, w, bias: Tensor.zeros([3]), padding: 1)
+    #expect(y.shape == [0, 3, 5, 5])
+    try y.sum().backward()
+    #expect(x.grad?.shape == [0, 2, 5, 5])
+    expectTensor(w.grad, shape: [3, 2, 3, 3], [Double](repeating: 0, count: 54))
+  }
+
   @Test func nonContiguousInputs() throws {
     // a transposed input and a weight sliced from a larger one give the contiguous result
     let xv = values(2 * 3 * 5 * 6, seed: 4)
