@@ -6,11 +6,6 @@ import Testing
 /// (../shared/conformance, copied into Fixtures). Also reads every `*.json` in the folder named by
 /// `EMBER_CONFORMANCE_DIR` when it is set.
 @Suite struct ConformanceTests {
-  /// Ops that belong to the nn issue (EmberNN); their cases are skipped and counted until then.
-  static let nnOps: Set<String> = [
-    "conv2d", "max_pool2d", "avg_pool2d", "linear",
-  ]
-
   static func caseFiles() throws -> [URL] {
     var files: [URL] = []
     if let url = Bundle.module.url(
@@ -32,16 +27,11 @@ import Testing
     let files = try Self.caseFiles()
     #expect(!files.isEmpty, "cases-public.json fixture missing")
     var failures: [String] = []
-    var skipped: [String: Int] = [:]
     var checked = 0
     for file in files {
       let root = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as! [String: Any]
       for raw in root["cases"] as! [[String: Any]] {
         let c = GoldenCase(raw)
-        if Self.nnOps.contains(c.op) {
-          skipped[c.op, default: 0] += 1
-          continue
-        }
         do {
           if let problem = try c.check() {
             failures.append("\(file.lastPathComponent) \(c.id): \(problem)")
@@ -52,11 +42,8 @@ import Testing
         }
       }
     }
-    let skipSummary = skipped.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(
-      separator: ", ")
-    print(
-      "conformance: checked \(checked) cases, skipped \(skipped.values.reduce(0, +)) (nn ops, pending the nn issue): \(skipSummary)"
-    )
+    // every case is checked: nothing is skipped any more
+    print("conformance: checked \(checked) cases, skipped 0")
     for f in failures { Issue.record(Comment(rawValue: f)) }
     #expect(checked >= 90)
   }
@@ -133,6 +120,19 @@ struct GoldenCase {
   }
   var keepdim: Bool { kwargs["keepdim"] as? Bool ?? false }
   var reduction: Reduction { (kwargs["reduction"] as? String).flatMap(Reduction.init) ?? .mean }
+  /// An int-or-tuple argument (kernel_size, stride, padding, dilation).
+  func sizeArg(_ key: String) -> SpatialSize? {
+    if let list = kwargs[key] as? [NSNumber] { return SpatialSize(list.map(\.intValue)) }
+    return intArg(key).map { SpatialSize($0) }
+  }
+  /// A convolution's padding: a number, a list, "same" or "valid".
+  func paddingArg() -> Padding {
+    switch kwargs["padding"] as? String {
+    case "same": return .same
+    case "valid": return .valid
+    default: return .explicit(sizeArg("padding") ?? 0)
+    }
+  }
 
   enum Arg {
     case tensor(Tensor)
@@ -257,6 +257,28 @@ struct GoldenCase {
           eps: doubleArg("eps") ?? 1e-5)
       ]
     case "embedding": return [Functional.embedding(a[0].t, a[1].t)]
+    case "linear": return [Functional.linear(a[0].t, a[1].t, bias: a.count > 2 ? a[2].t : nil)]
+    case "conv2d":
+      return [
+        Functional.conv2d(
+          a[0].t, a[1].t, bias: a.count > 2 ? a[2].t : nil, stride: sizeArg("stride") ?? 1,
+          padding: paddingArg(), dilation: sizeArg("dilation") ?? 1, groups: intArg("groups") ?? 1)
+      ]
+    case "max_pool2d":
+      return unary {
+        Functional.maxPool2d(
+          $0, kernelSize: sizeArg("kernel_size")!, stride: sizeArg("stride"),
+          padding: sizeArg("padding") ?? 0, dilation: sizeArg("dilation") ?? 1,
+          ceilMode: kwargs["ceil_mode"] as? Bool ?? false)
+      }
+    case "avg_pool2d":
+      return unary {
+        Functional.avgPool2d(
+          $0, kernelSize: sizeArg("kernel_size")!, stride: sizeArg("stride"),
+          padding: sizeArg("padding") ?? 0, ceilMode: kwargs["ceil_mode"] as? Bool ?? false,
+          countIncludePad: kwargs["count_include_pad"] as? Bool ?? true,
+          divisorOverride: intArg("divisor_override"))
+      }
     default: fatalError("conformance: no Ember mapping for op \(op)")
     }
   }
