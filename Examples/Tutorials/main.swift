@@ -1,7 +1,7 @@
 // Reproduces every example of the seed tutorials (../shared/seeds, Chinese posts about PyTorch
 // autograd), one line per item: `S<n> <label>: <value>`, tensors printed as PyTorch prints them and
 // `error: <message>` where PyTorch raises. ../shared/seeds/EXPECTED.md lists PyTorch's output.
-import Ember
+import EmberNN
 
 PrintOptions.shared = PrintOptions(precision: 4, style: .pytorch)
 
@@ -400,6 +400,7 @@ enum TutorialError: Error, CustomStringConvertible {
 
 do {
   try run()
+  try nnOverview()
 } catch {
   print("unexpected error: \(error)")
 }

@@ -15,7 +15,7 @@ public struct SpatialSize: Sendable, Hashable, ExpressibleByIntegerLiteral,
   public var description: String { values.count == 1 ? "\(values[0])" : "\(values)" }
 
   /// One value per dim for `count` dims, or nil when the list has another length.
-  func expanded(to count: Int) -> [Int]? {
+  public func expanded(to count: Int) -> [Int]? {
     if values.count == 1 { return Array(repeating: values[0], count: count) }
     return values.count == count ? values : nil
   }
