@@ -107,3 +107,26 @@ extension Module {
     do { return try body() } catch { preconditionFailure("\(layer): \(error)") }
   }
 }
+
+/// `nn.Hardtanh`: x clamped to [minVal, maxVal] (records HardtanhBackward0).
+public final class Hardtanh: Module {
+  public let minVal: Double
+  public let maxVal: Double
+  public init(minVal: Double = -1, maxVal: Double = 1) {
+    precondition(maxVal > minVal, "Hardtanh: max_val must be greater than min_val")
+    self.minVal = minVal
+    self.maxVal = maxVal
+  }
+  public override func forward(_ input: Tensor) -> Tensor {
+    input.hardtanh(minVal: minVal, maxVal: maxVal)
+  }
+  public override var extraDescription: String {
+    "min_val=\(pythonFloat(minVal)), max_val=\(pythonFloat(maxVal))"
+  }
+}
+
+/// `nn.ReLU6`: min(max(x, 0), 6).
+public final class ReLU6: Module {
+  public override init() {}
+  public override func forward(_ input: Tensor) -> Tensor { input.relu6() }
+}
