@@ -268,3 +268,36 @@ private final class Derived: Base {
     #expect(l.namedChildren().map(\.name) == ["0", "1", "2"])
   }
 }
+
+/// The model definition of docs/pytorch-to-ember.md, kept compiling and running.
+@Suite struct DocumentedModelTests {
+  final class Net: Module {
+    let conv1 = Conv2d(1, 32, 3, padding: 1)
+    let conv2 = Conv2d(32, 64, 3, padding: 1)
+    let fc1 = Linear(3136, 128)
+    let fc2 = Linear(128, 10)
+    let drop = Dropout(0.25)
+
+    override func forward(_ x: Tensor) -> Tensor {
+      var x = F.maxPool2d(F.relu(conv1(x)), kernelSize: 2)
+      x = F.maxPool2d(F.relu(conv2(x)), kernelSize: 2)
+      x = drop(x.flatten(startDim: 1))
+      return fc2(F.relu(fc1(x)))
+    }
+  }
+
+  @Test func netRunsAndHasPyTorchKeys() throws {
+    let net = Net()
+    let y = net(Tensor.randn(2, 1, 28, 28))
+    #expect(y.shape == [2, 10])
+    #expect(
+      net.stateDict().keys == [
+        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
+        "fc2.weight", "fc2.bias",
+      ])
+    try y.sum().backward()
+    #expect(net.conv1.weight.grad?.shape == [32, 1, 3, 3])
+    let mlp = Sequential(Flatten(), Linear(784, 512), ReLU(), Linear(512, 10))
+    #expect(mlp.stateDict().keys == ["1.weight", "1.bias", "3.weight", "3.bias"])
+  }
+}
