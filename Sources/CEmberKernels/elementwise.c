@@ -1,6 +1,6 @@
 // Contiguous float32 elementwise kernels. Swift compiles for baseline x86-64 (SSE2), so these
-// loops live in C with function multiversioning: the loader picks the AVX-512, AVX2 (x86-64-v3)
-// or baseline clone at run time. The code uses explicit vector extensions (16 lanes for exp,
+// loops live in C, compiled for AVX-512, AVX2 and the baseline, one picked at run time
+// (dispatch.h). The code uses explicit vector extensions (16 lanes for exp,
 // sigmoid, tanh; 8 for the memory-bound arithmetic), so even SwiftPM's -O0 debug builds stay
 // vectorised.
 //
@@ -8,14 +8,9 @@
 // sigmoid and tanh follow `FastMath` in Sources/Ember/Kernels/FastMath.swift step by step.
 
 #include "CEmberElementwise.h"
+#include "dispatch.h"
 
 #pragma STDC FP_CONTRACT OFF
-
-#if defined(__x86_64__) && !defined(__APPLE__)
-#define EMBER_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
-#else
-#define EMBER_CLONES
-#endif
 
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
@@ -89,7 +84,7 @@ typedef float v8f __attribute__((vector_size(32)));
   })
 
 #define EMBER_BINARY(name, OP)                                               \
-  EMBER_CLONES void name(const float *a, const float *b, float *out, int64_t n) { \
+  EMBER_INLINE void name##_impl(const float *a, const float *b, float *out, int64_t n) { \
     int64_t i = 0;                                                           \
     for (; i + 32 <= n; i += 32) {                                           \
       for (int k = 0; k < 32; k += 8) {                                      \
@@ -98,7 +93,8 @@ typedef float v8f __attribute__((vector_size(32)));
       }                                                                      \
     }                                                                        \
     for (; i < n; i++) out[i] = a[i] OP b[i];                                \
-  }
+  }                                                                          \
+  EMBER_DISPATCH(, name, (const float *a, const float *b, float *out, int64_t n), (a, b, out, n))
 
 EMBER_BINARY(ember_add_f32, +)
 EMBER_BINARY(ember_sub_f32, -)
@@ -107,7 +103,7 @@ EMBER_BINARY(ember_div_f32, /)
 
 // EXPR computes one result from `x` (an element or a vector) and the scalar `s`.
 #define EMBER_SCALAR(name, EXPR)                                             \
-  EMBER_CLONES void name(const float *a, float s, float *out, int64_t n) {   \
+  EMBER_INLINE void name##_impl(const float *a, float s, float *out, int64_t n) { \
     int64_t i = 0;                                                           \
     for (; i + 32 <= n; i += 32) {                                           \
       for (int k = 0; k < 32; k += 8) {                                      \
@@ -119,7 +115,8 @@ EMBER_BINARY(ember_div_f32, /)
       float x = a[i];                                                        \
       out[i] = EXPR;                                                         \
     }                                                                        \
-  }
+  }                                                                          \
+  EMBER_DISPATCH(, name, (const float *a, float s, float *out, int64_t n), (a, s, out, n))
 
 EMBER_SCALAR(ember_add_scalar_f32, x + s)
 EMBER_SCALAR(ember_sub_scalar_f32, x - s)
@@ -131,7 +128,7 @@ EMBER_SCALAR(ember_rdiv_scalar_f32, s / x)
 // The tail goes through the same vector function (padded with zeros), so every element gets the
 // same formula.
 #define EMBER_UNARY(name, F)                                                 \
-  EMBER_CLONES void name(const float *a, float *out, int64_t n) {            \
+  EMBER_INLINE void name##_impl(const float *a, float *out, int64_t n) {     \
     int64_t i = 0;                                                           \
     for (; i + 16 <= n; i += 16) store16(out + i, F(load16(a + i)));         \
     if (i < n) {                                                             \
@@ -140,7 +137,8 @@ EMBER_SCALAR(ember_rdiv_scalar_f32, s / x)
       v16f r = F(v);                                                         \
       for (int64_t k = 0; k < n - i; k++) out[i + k] = r[k];                 \
     }                                                                        \
-  }
+  }                                                                          \
+  EMBER_DISPATCH(, name, (const float *a, float *out, int64_t n), (a, out, n))
 
 EMBER_UNARY(ember_exp_f32, exp16)
 EMBER_UNARY(ember_sigmoid_f32, sigmoid16)

@@ -9,12 +9,13 @@
 // The register tile must differ per instruction set (32 zmm, 16 ymm or 16 xmm registers), so the
 // GEMM kernels are instantiated once per family with `target` attributes and one is picked at run
 // time with __builtin_cpu_supports. The matrix-vector path (M == 1 or N == 1), whose body is the
-// same for every family, uses `target_clones`.
+// same for every family, is compiled per family and dispatched as in dispatch.h.
 //
 // Written with GCC/Clang vector extensions so the code vectorizes explicitly even at -O0 (SwiftPM
 // debug builds).
 
 #include "CEmberGemm.h"
+#include "dispatch.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -273,18 +274,12 @@ void ember_gemm_tile(int isa, int is_double, int64_t *mr, int64_t *nr) {
 
 // MARK: - matrix-vector path
 
-#if EMBER_X86 && defined(__ELF__)
-#define EMBER_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
-#else
-#define EMBER_CLONES
-#endif
-
 // y[0..<M] = alpha * A x + beta * y, A being M x K with strides (rsa, csa). Eight-lane vectors:
 // one ymm register on AVX2/AVX-512, two xmm on the baseline.
 #define EMBER_DEFINE_GEMV(NAME, T)                                                               \
   typedef T NAME##_v8 __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T))));          \
                                                                                                  \
-  EMBER_CLONES static void NAME(int64_t M, int64_t K, T alpha, const T *A, int64_t rsa,         \
+  EMBER_INLINE void NAME##_impl(int64_t M, int64_t K, T alpha, const T *A, int64_t rsa,        \
                                 int64_t csa, const T *x, int64_t incx, T beta, T *y,             \
                                 int64_t incy) {                                                  \
     if (csa == 1 || (rsa != 1 && K == 1)) {                                                      \
@@ -338,7 +333,11 @@ void ember_gemm_tile(int isa, int is_double, int64_t *mr, int64_t *nr) {
         *yi = beta == 0 ? alpha * s : alpha * s + beta * *yi;                                    \
       }                                                                                          \
     }                                                                                            \
-  }
+  }                                                                                              \
+  EMBER_DISPATCH(static, NAME,                                                                   \
+                 (int64_t M, int64_t K, T alpha, const T *A, int64_t rsa, int64_t csa,           \
+                  const T *x, int64_t incx, T beta, T *y, int64_t incy),                         \
+                 (M, K, alpha, A, rsa, csa, x, incx, beta, y, incy))
 
 EMBER_DEFINE_GEMV(ember_sgemv, float)
 EMBER_DEFINE_GEMV(ember_dgemv, double)
