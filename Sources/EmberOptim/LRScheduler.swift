@@ -17,10 +17,16 @@ public struct SchedulerStateDictError: Error, Equatable, CustomStringConvertible
 /// holds. So the rate at step n does not depend on what else wrote to `lr` in between, and a
 /// resumed scheduler gives the same rates as one that never stopped.
 ///
-/// Call ``step()`` after `optimizer.step()`, as in PyTorch. If a scheduler's first `step()` comes
-/// before the optimizer has ever stepped, the schedule is not changed (it advances one value, as
-/// PyTorch's does, so the first value is never used) and PyTorch's warning is printed to
-/// standard error, once per scheduler.
+/// Call ``step()`` after `optimizer.step()`, as in PyTorch. When a scheduler's first `step()`
+/// comes before the optimizer has ever stepped (the order mistake PyTorch warns about), Ember
+/// does what PyTorch does, so ported code gets the same rates: the count advances, and the
+/// epoch-0 rate is never used for an update. It is not silent: PyTorch's warning goes to
+/// standard error, once per scheduler. Because the rate depends only on the count, the mistake
+/// shifts the schedule by exactly one step and nothing else.
+///
+/// Unlike PyTorch's recursive `step()`, a closed-form rate ignores changes made to a group's
+/// `lr` by hand between steps (the next step writes the scheduled value again), and two
+/// schedulers on one optimizer do not multiply; compose them with ``SequentialLR``.
 ///
 /// Construction writes the value at epoch 0 into the groups and records each group's
 /// `initial_lr` (when not already there), the base of the schedule.
