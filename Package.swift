@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "Ember", targets: ["Ember"]),
     .library(name: "EmberNN", targets: ["EmberNN"]),
+    .library(name: "EmberOptim", targets: ["EmberOptim"]),
     .executable(name: "ember-tutorials", targets: ["EmberTutorials"]),
     .executable(name: "ember-graph", targets: ["EmberGraph"]),
     .executable(name: "ember-bench", targets: ["EmberBench"]),
@@ -21,6 +22,8 @@ let package = Package(
     ),
     // torch.nn: modules found by reflection, containers, layers over the core's functional ops
     .target(name: "EmberNN", dependencies: ["Ember"], path: "Sources/EmberNN"),
+    // torch.optim: optimizers with PyTorch's update rules, LR schedulers, gradient clipping
+    .target(name: "EmberOptim", dependencies: ["EmberNN"], path: "Sources/EmberOptim"),
     .executableTarget(
       name: "EmberTutorials", dependencies: ["Ember", "EmberNN"], path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
@@ -35,6 +38,12 @@ let package = Package(
       name: "EmberNNTests",
       dependencies: ["EmberNN"],
       path: "Tests/EmberNNTests",
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "EmberOptimTests",
+      dependencies: ["EmberOptim"],
+      path: "Tests/EmberOptimTests",
       resources: [.copy("Fixtures")]
     ),
   ],
