@@ -25,7 +25,8 @@ let package = Package(
     // torch.optim: optimizers with PyTorch's update rules, LR schedulers, gradient clipping
     .target(name: "EmberOptim", dependencies: ["EmberNN"], path: "Sources/EmberOptim"),
     .executableTarget(
-      name: "EmberTutorials", dependencies: ["Ember", "EmberNN"], path: "Examples/Tutorials"),
+      name: "EmberTutorials", dependencies: ["Ember", "EmberNN", "EmberOptim"],
+      path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
     .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/EmberBench"),
     .testTarget(

@@ -1,8 +1,9 @@
 // The seeds' torch.nn overview (seed 003, ../shared/seeds/examples_nn.py), lines N1-N7 of
 // ../shared/seeds/EXPECTED-nn.md: parameters and their containers, Linear/Conv2d/MaxPool2d with
 // PyTorch's default init from the seeded generator, losses, functional forms, containers and
-// state-dict loading.
+// state-dict loading; N8-N9 train the seeds' XOR with optimizers.
 import EmberNN
+import EmberOptim
 import Foundation
 
 /// A Python list of strings and ints as PyTorch's script prints it.
@@ -94,5 +95,37 @@ func nnOverview() throws {
   }
   expectErrorLines("N7 load wrong shape") {
     try Linear(2, 2).loadStateDict(["weight": Tensor.zeros(3, 2), "bias": Tensor.zeros(2)])
+  }
+  // N8 the seeds' ManualLinear on XOR, with SGD doing the update (seed 002)
+  let x = Tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype: .float32)
+  let y = Tensor([[0], [1], [1], [0]], dtype: .float32)
+  do {
+    manualSeed(0)
+    let w = try Tensor.randn(1, 2).setRequiresGrad()
+    let b = try Tensor.randn(1).setRequiresGrad()
+    let opt = SGD([w, b], lr: 0.01)
+    var loss = Tensor(0.0)
+    for _ in 0..<1000 {
+      loss = ((x.matmul(w.t()) + b - y) ** 2).mean()
+      opt.zeroGrad()
+      try loss.backward()
+      try opt.step()
+    }
+    show("N8 linear XOR loss", rounded(loss.item(), 4))
+  }
+  // N9 an MLP solves XOR with nn + optim
+  do {
+    manualSeed(0)
+    let net = Sequential(Linear(2, 8), Tanh(), Linear(8, 1))
+    let opt = Adam(net.parameters(), lr: 0.05)
+    var loss = Tensor(0.0)
+    for _ in 0..<500 {
+      loss = F.mseLoss(net(x), y)
+      opt.zeroGrad()
+      try loss.backward()
+      try opt.step()
+    }
+    show("N9 mlp XOR loss < 0.01", loss.item() < 0.01)
+    show("N9 mlp XOR predictions", net(x).detach().round().flatten().toArray())
   }
 }
