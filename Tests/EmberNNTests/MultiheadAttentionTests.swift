@@ -80,7 +80,7 @@ struct AttentionCase: Decodable, Sendable, CustomTestStringConvertible {
   }
 }
 
-@Suite struct MultiheadAttentionGoldenTests {
+@Suite(.isolatedGenerator) struct MultiheadAttentionGoldenTests {
   /// Same seed, same weights; output, attention weights and the gradients of query, key, value
   /// and every parameter equal PyTorch's, in float32 and float64: self, encoder-decoder and
   /// separate inputs, bool and float masks (2-D, 3-D, key padding, causal), per-head weights,
@@ -132,7 +132,7 @@ struct AttentionCase: Decodable, Sendable, CustomTestStringConvertible {
   }
 }
 
-@Suite struct MultiheadAttentionModuleTests {
+@Suite(.isolatedGenerator) struct MultiheadAttentionModuleTests {
   @Test func stateDictAndPrintedFormArePyTorchs() {
     let m = MultiheadAttention(8, 2)
     let sd = m.stateDict()

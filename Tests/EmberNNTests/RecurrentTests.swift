@@ -276,7 +276,7 @@ private func run(_ m: RNNBase, _ x: Tensor, _ h0: Tensor?, _ c0: Tensor?) -> (
 
 // MARK: golden tests
 
-@Suite struct RecurrentGoldenTests {
+@Suite(.isolatedGenerator) struct RecurrentGoldenTests {
   /// Same seed, same weights; outputs, final states and every gradient equal PyTorch's for
   /// RNN/LSTM/GRU in float32 and float64 (several layers, bidirectional, batch-first, no bias,
   /// unbatched, projections, dropout in eval mode and in training mode with PyTorch's masks).
@@ -331,7 +331,7 @@ private func run(_ m: RNNBase, _ x: Tensor, _ h0: Tensor?, _ c0: Tensor?) -> (
 
 // MARK: API, layout and printed forms
 
-@Suite struct RecurrentModuleTests {
+@Suite(.isolatedGenerator) struct RecurrentModuleTests {
   @Test func twoLayerBidirectionalLSTMStateDictAndPrintedFormArePyTorchs() {
     let lstm = LSTM(3, 4, numLayers: 2, bidirectional: true)
     let expectedKeys = [
@@ -421,7 +421,7 @@ private func run(_ m: RNNBase, _ x: Tensor, _ h0: Tensor?, _ c0: Tensor?) -> (
 
 // MARK: gradcheck
 
-@Suite struct RecurrentGradcheckTests {
+@Suite(.isolatedGenerator) struct RecurrentGradcheckTests {
   /// A module in float64 with the inputs and parameters gradcheck perturbs.
   private func check(_ m: RNNBase, input: [Int], state: Bool) throws {
     m.to(.float64)
@@ -467,7 +467,7 @@ private func run(_ m: RNNBase, _ x: Tensor, _ h0: Tensor?, _ c0: Tensor?) -> (
 
 // MARK: bad input
 
-@Suite struct RecurrentErrorTests {
+@Suite(.isolatedGenerator) struct RecurrentErrorTests {
   @Test func wrongInputRankAndSize() async {
     let rank = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = LSTM(3, 4)(Tensor.zeros(1, 2, 3, 4))

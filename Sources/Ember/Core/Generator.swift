@@ -16,8 +16,15 @@ public final class Generator: Sendable {
   /// The seed a fresh generator starts with when none is given (PyTorch's `default_rng_seed_val`).
   public static let defaultSeed: UInt64 = 67_280_421_310_721
 
-  /// The process-wide generator used when no generator is passed (`torch.default_generator`).
-  public static let `default` = Generator()
+  /// The generator used when no generator is passed (`torch.default_generator`): the
+  /// process-wide one, or the one ``withDefaultGenerator(_:_:)`` put in place for the current
+  /// task or thread.
+  public static var `default`: Generator { scopedDefault ?? processDefault }
+
+  /// The process-wide default generator.
+  public static let processDefault = Generator()
+
+  @TaskLocal static var scopedDefault: Generator?
 
   let engine: Mutex<RandomEngine>
 
@@ -77,6 +84,23 @@ public final class Generator: Sendable {
     /// The cached second Box-Muller sample of the single-precision normal sampler.
     public var nextFloatNormal: Float?
   }
+}
+
+/// Runs `body` with `generator` as the default generator of the current task (or thread):
+/// `manualSeed`, layer initialization, dropout and shuffling inside draw from it, so code that
+/// seeds and draws can run beside other such code (tests in parallel, two trainings in two tasks)
+/// without mixing their streams. Outside, the process-wide generator is untouched.
+public func withDefaultGenerator<R>(_ generator: Generator = Generator(), _ body: () throws -> R)
+  rethrows -> R
+{
+  try Generator.$scopedDefault.withValue(generator) { try body() }
+}
+
+/// ``withDefaultGenerator(_:_:)`` for async code (the generator follows the task).
+public func withDefaultGenerator<R>(
+  _ generator: Generator = Generator(), _ body: () async throws -> R
+) async rethrows -> R {
+  try await Generator.$scopedDefault.withValue(generator) { try await body() }
 }
 
 /// Re-seeds the default generator (`torch.manual_seed`), returning it.

@@ -6,10 +6,9 @@ enum AttentionMath {
   /// projection for all three, one for key and value, or three.
   enum Sharing { case all, keyValue, none }
 
-  /// `x @ w^T + b` over the last dim (PyTorch's `F.linear`).
+  /// `x @ w^T + b` over the last dim (PyTorch's `F.linear`, which attention calls).
   static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
-    let y = x.matmul(w.t())
-    return b.map { y + $0 } ?? y
+    Functional.linear(x, w, bias: b)
   }
 
   /// PyTorch's `_canonical_mask`: a bool mask becomes 0 / -inf in `dtype`; a float mask stays.
@@ -146,7 +145,7 @@ enum AttentionMath {
       let qScaled = q * (1.0 / Double(headDim)).squareRoot()
       let product = qScaled.bmm(k.transpose(1, 2))
       var w = (attnMask.map { $0 + product } ?? product).softmax(dim: -1)
-      if dropoutP > 0 { w = Module.pytorchDropout(w, p: dropoutP) }
+      if dropoutP > 0 { w = Functional.dropout(w, p: dropoutP) }
       output = w.bmm(v).transpose(0, 1).reshape([tgtLen * bsz, embedDim])
       w = w.view([bsz, numHeads, tgtLen, srcLen])
       weights = averageAttnWeights ? w.mean(dim: 1) : w
@@ -196,7 +195,7 @@ enum AttentionMath {
     }
     if let mask { scores = scores + mask }
     var attention = safeSoftmax(scores)
-    if dropout > 0 { attention = Module.pytorchDropout(attention, p: dropout) }
+    if dropout > 0 { attention = Functional.dropout(attention, p: dropout) }
     return attention.matmul(v)
   }
 

@@ -225,7 +225,7 @@ public class RNNBase: Module {
       }
       layerInput = outputs.count == 1 ? outputs[0] : Tensor.cat(outputs, dim: 2)
       if dropout > 0 && isTraining && layer < numLayers - 1 {
-        layerInput = Module.pytorchDropout(layerInput, p: dropout)
+        layerInput = Functional.dropout(layerInput, p: dropout)
       }
     }
     return (layerInput, Tensor.stack(finalH), c == nil ? nil : Tensor.stack(finalC))
@@ -345,17 +345,6 @@ extension RNNBase.Mode {
 }
 
 extension Module {
-  /// PyTorch's dropout on CPU (`at::dropout` in training): a mask drawn as
-  /// `torch.empty_like(x).bernoulli_(1 - p)`, divided by `1 - p`, times `x`; so the same seed
-  /// gives PyTorch's mask. `p == 1` zeroes the input (times a 0-d zero, as PyTorch).
-  static func pytorchDropout(_ x: Tensor, p: Double) -> Tensor {
-    if p == 0 || x.count == 0 { return x }
-    if p == 1 { return x * Tensor.zeros([], dtype: x.dtype) }
-    let noise = Tensor.bernoulli(p: 1 - p, x.shape, dtype: x.dtype)
-    _ = inPlace("dropout") { try noise.divInPlace(1 - p) }
-    return x * noise
-  }
-
   /// Runs `body` between the forward pre-hooks and forward hooks, for calls with more than one
   /// argument or result: pre-hooks see (and may replace) the first input, forward hooks see that
   /// input and the main output tensor (and may replace the output).

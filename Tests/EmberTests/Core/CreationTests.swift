@@ -1,7 +1,7 @@
 import Ember
 import Testing
 
-@Suite struct CreationTests {
+@Suite(.isolatedGenerator) struct CreationTests {
   @Test func dtypesInferredLikePyTorch() {
     #expect(Tensor(1.0).dtype == .float32)
     #expect(Tensor([1, 2]).dtype == .int64)
@@ -79,7 +79,7 @@ import Testing
   }
 }
 
-@Suite struct DescriptionTests {
+@Suite(.isolatedGenerator) struct DescriptionTests {
   func pytorch(_ t: Tensor) -> String { t.formatted(PrintOptions(style: .pytorch)) }
 
   @Test func matchesPyTorchText() throws {

@@ -44,7 +44,7 @@ private func moments(_ t: Tensor) -> (mean: Double, std: Double) {
 
 // Most tests use their own Generator: the default generator is shared with every other suite
 // running in parallel. The one test of the global `manualSeed` runs in a child process.
-@Suite struct RandomTests {
+@Suite(.isolatedGenerator) struct RandomTests {
   // MARK: the global generator
 
   @Test func manualSeedDrivesTheDefaultGenerator() async {
