@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "Ember", targets: ["Ember"]),
     .library(name: "EmberNN", targets: ["EmberNN"]),
+    .library(name: "EmberData", targets: ["EmberData"]),
     .executable(name: "ember-tutorials", targets: ["EmberTutorials"]),
     .executable(name: "ember-graph", targets: ["EmberGraph"]),
     .executable(name: "ember-bench", targets: ["EmberBench"]),
@@ -21,6 +22,8 @@ let package = Package(
     ),
     // torch.nn: modules found by reflection, containers, layers over the core's functional ops
     .target(name: "EmberNN", dependencies: ["Ember"], path: "Sources/EmberNN"),
+    // torch.utils.data and file formats: Dataset, DataLoader, MNIST (IDX, gzip), safetensors
+    .target(name: "EmberData", dependencies: ["EmberNN"], path: "Sources/EmberData"),
     .executableTarget(
       name: "EmberTutorials", dependencies: ["Ember", "EmberNN"], path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
@@ -35,6 +38,12 @@ let package = Package(
       name: "EmberNNTests",
       dependencies: ["EmberNN"],
       path: "Tests/EmberNNTests",
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "EmberDataTests",
+      dependencies: ["EmberData"],
+      path: "Tests/EmberDataTests",
       resources: [.copy("Fixtures")]
     ),
   ],
