@@ -7,12 +7,18 @@ let package = Package(
     .library(name: "Ember", targets: ["Ember"]),
     .library(name: "EmberNN", targets: ["EmberNN"]),
     .library(name: "EmberOptim", targets: ["EmberOptim"]),
+    .library(name: "EmberData", targets: ["EmberData"]),
+    .executable(name: "ember-mnist", targets: ["EmberMNIST"]),
     .executable(name: "ember-tutorials", targets: ["EmberTutorials"]),
     .executable(name: "ember-graph", targets: ["EmberGraph"]),
     .executable(name: "ember-bench", targets: ["EmberBench"]),
   ],
+  dependencies: [
+    // command-line options of the examples only; the libraries need the toolchain alone
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
   targets: [
-    // C SIMD microkernels (function multiversioning picks AVX-512/AVX2 at run time) and the
+    // C SIMD microkernels (AVX-512/AVX2/baseline variants picked at run time) and the
     // thread-local grad-mode flag. Builds with the toolchain alone: no flags, no system libraries.
     .target(name: "CEmberKernels", path: "Sources/CEmberKernels"),
     .target(
@@ -24,6 +30,16 @@ let package = Package(
     .target(name: "EmberNN", dependencies: ["Ember"], path: "Sources/EmberNN"),
     // torch.optim: optimizers with PyTorch's update rules, LR schedulers, gradient clipping
     .target(name: "EmberOptim", dependencies: ["EmberNN"], path: "Sources/EmberOptim"),
+    // torch.utils.data and file formats: Dataset, DataLoader, MNIST (IDX, gzip), safetensors,
+    // training checkpoints
+    .target(name: "EmberData", dependencies: ["EmberNN", "EmberOptim"], path: "Sources/EmberData"),
+    .executableTarget(
+      name: "EmberMNIST",
+      dependencies: [
+        "EmberData", "EmberNN", "EmberOptim",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Examples/MNIST"),
     .executableTarget(
       name: "EmberTutorials", dependencies: ["Ember", "EmberNN", "EmberOptim"],
       path: "Examples/Tutorials"),
@@ -45,6 +61,12 @@ let package = Package(
       name: "EmberOptimTests",
       dependencies: ["EmberOptim"],
       path: "Tests/EmberOptimTests",
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "EmberDataTests",
+      dependencies: ["EmberData"],
+      path: "Tests/EmberDataTests",
       resources: [.copy("Fixtures")]
     ),
   ],

@@ -83,6 +83,20 @@ public final class Generator: Sendable {
     public var nextDoubleNormal: Double?
     /// The cached second Box-Muller sample of the single-precision normal sampler.
     public var nextFloatNormal: Float?
+
+    /// A state from its parts (as saved in a checkpoint). `words` must hold 624 words.
+    public init(
+      words: [UInt32], next: Int, left: Int, seed: UInt64, nextDoubleNormal: Double?,
+      nextFloatNormal: Float?
+    ) {
+      precondition(words.count == 624, "Generator.State: expected 624 words, got \(words.count)")
+      self.words = words
+      self.next = next
+      self.left = left
+      self.seed = seed
+      self.nextDoubleNormal = nextDoubleNormal
+      self.nextFloatNormal = nextFloatNormal
+    }
   }
 }
 
