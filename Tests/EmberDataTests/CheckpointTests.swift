@@ -77,3 +77,32 @@ import Testing
     }
   }
 }
+
+/// The README's training loop, kept compiling and running (on 256 images, one epoch).
+@Suite(.isolatedGenerator) struct ReadmeTrainingLoopTests {
+  @Test func trainingLoopRuns() throws {
+    let mnist = try MNIST(root: MNIST.bundledRoot, train: true)
+    let (x, y) = (mnist.images[0..<256], mnist.labels[0..<256])
+    manualSeed(0)
+    let model = Sequential(Flatten(), Linear(784, 512), ReLU(), Linear(512, 10))
+    let opt = SGD(model.namedParameters(), lr: 0.05, momentum: 0.9)
+    let loader = DataLoader(TensorDataset(x, y), batchSize: 128, shuffle: true)
+    var last = Float.infinity
+    for _ in 0..<1 {
+      for (xb, yb) in loader {
+        let loss = F.crossEntropy(model(xb), yb)
+        opt.zeroGrad()
+        try loss.backward()
+        try opt.step()
+        last = loss.item(as: Float.self)
+      }
+    }
+    #expect(last < 2.3)
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "ember-readme-\(UUID().uuidString).safetensors")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try SafeTensors.save(model.stateDict(), to: url)
+    #expect(
+      Set(try SafeTensors.load(from: url).keys) == ["1.weight", "1.bias", "3.weight", "3.bias"])
+  }
+}
