@@ -9,6 +9,7 @@ let package = Package(
     .library(name: "EmberOptim", targets: ["EmberOptim"]),
     .library(name: "EmberData", targets: ["EmberData"]),
     .executable(name: "ember-mnist", targets: ["EmberMNIST"]),
+    .executable(name: "ember-xor", targets: ["EmberXOR"]),
     .executable(name: "ember-tutorials", targets: ["EmberTutorials"]),
     .executable(name: "ember-graph", targets: ["EmberGraph"]),
     .executable(name: "ember-bench", targets: ["EmberBench"]),
@@ -40,6 +41,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Examples/MNIST"),
+    .executableTarget(
+      name: "EmberXOR", dependencies: ["EmberNN", "EmberOptim"], path: "Examples/XOR"),
     .executableTarget(
       name: "EmberTutorials", dependencies: ["Ember", "EmberNN", "EmberOptim"],
       path: "Examples/Tutorials"),
