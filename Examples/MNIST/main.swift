@@ -71,7 +71,8 @@ struct EmberMNIST: ParsableCommand {
     manualSeed(seed)
     let net = model.make()
     if let load {
-      let weights = try SafeTensors.load(from: URL(fileURLWithPath: load))
+      let weights = try SafeTensors.load(
+        from: URL(fileURLWithPath: load), convertingHalfTo: .float32, convertingIntegersTo: .int64)
       do {
         try net.loadStateDict(weights)
       } catch {
