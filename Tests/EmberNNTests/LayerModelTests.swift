@@ -157,4 +157,22 @@ private let modelNames = ["mlp", "cnn", "batchnorm2d", "mlp_seed7"]
     let huber = HuberLoss(delta: 0.5)
     try check(huber, [leaf64([2, 3]), leaf64([2, 3], seed: 9)]) { huber($0[0], $0[1]) }
   }
+
+  @Test func secondDerivativesThroughModules() throws {
+    let lin = Linear(3, 2, dtype: .float64)
+    let conv = Conv2d(1, 2, 2, padding: 1, dtype: .float64)
+    let bn = BatchNorm1d(3, dtype: .float64)
+    let ln = LayerNorm(4, dtype: .float64)
+    let gn = GroupNorm(2, 4, dtype: .float64)
+    let cases: [(Module, [Int], (Tensor) -> Tensor)] = [
+      (lin, [2, 3], { lin($0).tanh() }), (conv, [1, 1, 3, 3], { conv($0).tanh() }),
+      (bn, [4, 3], { bn($0) }), (ln, [2, 4], { ln($0) }), (gn, [2, 4, 2], { gn($0) }),
+    ]
+    for (m, shape, f) in cases {
+      let x = leaf64(shape, seed: shape.count)
+      let params = m.parameters()
+      #expect(
+        try gradgradcheck({ f($0[0]) }, inputs: [x] + params), "\(m.typeName) gradgradcheck")
+    }
+  }
 }

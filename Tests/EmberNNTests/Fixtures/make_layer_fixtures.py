@@ -149,6 +149,8 @@ def build():
     case("Bilinear/bias", "Bilinear", {"pos": [3, 4, 2]}, [F([5, 3]), F([5, 4], 1)], seed=5)
     case("Bilinear/nobias", "Bilinear", {"pos": [2, 3, 4], "kw": {"bias": False}},
          [F([3, 2]), F([3, 3], 1)], seed=6)
+    case("Bilinear/unbatched", "Bilinear", {"pos": [2, 3, 2]}, [F([2]), F([3], 1)], seed=7)
+    case("Linear/wide_float64_init", "Linear", {"pos": [37, 9]}, [F([2, 37])], seed=8)
 
     # Convolutions
     case("Conv1d/default", "Conv1d", {"pos": [3, 4, 3]}, [F([2, 3, 9])], seed=10)
