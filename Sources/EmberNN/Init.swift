@@ -128,23 +128,76 @@ public enum Init {
     return normal(t, mean: 0, std: std, generator: generator)
   }
 
-  /// A normal distribution truncated to [a, b] (`trunc_normal_`), by PyTorch's inverse-CDF
-  /// method: uniform in the CDF's range, erfinv, scale, shift, clamp.
+  /// A normal distribution N(mean, std^2) truncated to [a, b] (`trunc_normal_`), drawn as
+  /// PyTorch 2.15 draws it, so the same seed gives the same values: when [a, b] holds more than
+  /// 30% of the mass, normal samples with every out-of-range element redrawn (a full-size normal
+  /// draw per round); otherwise uniform candidates on [a, b] accepted by comparing the log of a
+  /// uniform draw with the log density relative to its peak (two full-size uniform draws per
+  /// round).
   @discardableResult
   public static func truncNormal(
     _ t: Tensor, mean: Double = 0, std: Double = 1, a: Double = -2, b: Double = 2,
     generator: Generator? = nil
   ) -> Tensor {
-    func cdf(_ x: Double) -> Double { (1 + Foundation.erf(x / 2.0.squareRoot())) / 2 }
-    let l = cdf((a - mean) / std)
-    let u = cdf((b - mean) / std)
-    return fill(t) { t in
-      try t.uniformInPlace(low: 2 * l - 1, high: 2 * u - 1, generator: generator)
-      Init.erfinvInPlace(t)
-      try t.mulInPlace(std * 2.0.squareRoot())
-      try t.addInPlace(mean)
-      try t.clampInPlace(min: a, max: b)
+    switch t.dtype {
+    case .float32: truncNormal(t, Float.self, mean: mean, std: std, a: a, b: b, generator)
+    case .float64: truncNormal(t, Double.self, mean: mean, std: std, a: a, b: b, generator)
+    default:
+      preconditionFailure("Init.truncNormal: expected a floating-point tensor, got \(t.dtype)")
     }
+    return t
+  }
+
+  private static func truncNormal<T: FloatScalar>(
+    _ t: Tensor, _: T.Type, mean: Double, std: Double, a: Double, b: Double,
+    _ generator: Generator?
+  ) {
+    func cdf(_ x: Double) -> Double { (1 + Foundation.erf(x / 2.0.squareRoot())) / 2 }
+    // fresh full-size draws, as PyTorch's normal_ / uniform_ on a tensor like `t`
+    func draw(_ body: (Tensor) throws -> Tensor) -> [T] {
+      let buffer = Tensor.empty(t.shape, dtype: t.dtype)
+      fill(buffer) { _ = try body($0) }
+      return buffer.scalars(as: T.self)
+    }
+    var result: [T]
+    let mass = cdf((b - mean) / std) - cdf((a - mean) / std)
+    if mass > 0.3 {
+      // the bounds rounded to the tensor's dtype, as PyTorch compares them
+      let (lo, hi) = (T(a), T(b))
+      result = draw { try $0.normalInPlace(mean: mean, std: std, generator: generator) }
+      while true {
+        let outside = result.indices.filter { result[$0] < lo || result[$0] > hi }
+        if outside.isEmpty { break }
+        let fresh = draw { try $0.normalInPlace(mean: mean, std: std, generator: generator) }
+        for i in outside { result[i] = fresh[i] }
+      }
+    } else {
+      let mode = Swift.max(a, Swift.min(mean, b))
+      let z = (mode - mean) / std
+      let logPeak = -0.5 * (z * z)
+      // PyTorch's sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak), in the tensor's dtype
+      func logDensity(_ x: T) -> T {
+        let u = (x - T(mean)) / T(std)
+        return u * u * T(-0.5) - T(logPeak)
+      }
+      func logUniform() -> [T] {
+        let buffer = Tensor.empty(t.shape, dtype: t.dtype)
+        fill(buffer) { try $0.uniformInPlace(generator: generator) }
+        return buffer.log().scalars(as: T.self)
+      }
+      result = draw { try $0.uniformInPlace(low: a, high: b, generator: generator) }
+      var pending = zip(logUniform(), result).map { $0 > logDensity($1) }
+      while pending.contains(true) {
+        let candidates = draw { try $0.uniformInPlace(low: a, high: b, generator: generator) }
+        let accept = logUniform()
+        for i in pending.indices where pending[i] {
+          result[i] = candidates[i]
+          pending[i] = accept[i] > logDensity(candidates[i])
+        }
+      }
+    }
+    let values = result
+    fill(t) { try $0.copy(from: Tensor(shape: t.shape, scalars: values)) }
   }
 
   /// A (semi-)orthogonal matrix from the QR decomposition of a normal sample (`orthogonal_`).
@@ -185,50 +238,6 @@ public enum Init {
   static func fill(_ t: Tensor, _ body: (Tensor) throws -> Void) -> Tensor {
     do { try withNoGrad { try body(t) } } catch { preconditionFailure("Init: \(error)") }
     return t
-  }
-
-  /// PyTorch's `calc_erfinv`: a rational first guess, then two Newton steps, in the tensor's
-  /// own precision.
-  static func erfinvInPlace(_ t: Tensor) {
-    func erfinv<T: BinaryFloatingPoint>(_ y: T, erf: (T) -> T, exp: (T) -> T, log: (T) -> T) -> T {
-      let a: [T] = [0.886226899, -1.645349621, 0.914624893, -0.140543331]
-      let b: [T] = [-2.118377725, 1.442710462, -0.329097515, 0.012229801]
-      let c: [T] = [-1.970840454, -1.624906493, 3.429567803, 1.641345311]
-      let d: [T] = [3.543889200, 1.637067800]
-      let yAbs = Swift.abs(y)
-      if yAbs > 1 { return .nan }
-      if yAbs == 1 { return y < 0 ? -.infinity : .infinity }
-      var x: T
-      if yAbs <= 0.7 {
-        let z = y * y
-        let num = ((a[3] * z + a[2]) * z + a[1]) * z + a[0]
-        let dem = (((b[3] * z + b[2]) * z + b[1]) * z + b[0]) * z + 1
-        x = y * num / dem
-      } else {
-        let z = (-log((1 - yAbs) / 2)).squareRoot()
-        let num = ((c[3] * z + c[2]) * z + c[1]) * z + c[0]
-        let dem = (d[1] * z + d[0]) * z + 1
-        x = (y < 0 ? -num : num) / dem
-      }
-      let k = 2 / T(Double.pi.squareRoot())
-      x = x - (erf(x) - y) / (k * exp(-x * x))
-      x = x - (erf(x) - y) / (k * exp(-x * x))
-      return x
-    }
-    switch t.dtype {
-    case .float32:
-      let v = t.contiguous().scalars(as: Float.self).map {
-        erfinv($0, erf: Foundation.erff, exp: Foundation.expf, log: Foundation.logf)
-      }
-      fill(t) { try $0.copy(from: Tensor(shape: t.shape, scalars: v)) }
-    case .float64:
-      let v = t.contiguous().scalars(as: Double.self).map {
-        erfinv($0, erf: Foundation.erf, exp: Foundation.exp, log: Foundation.log)
-      }
-      fill(t) { try $0.copy(from: Tensor(shape: t.shape, scalars: v)) }
-    default:
-      preconditionFailure("Init.truncNormal: expected a floating-point tensor, got \(t.dtype)")
-    }
   }
 
   private static func transpose(_ a: [Double], rows: Int, cols: Int) -> [Double] {

@@ -113,6 +113,7 @@ extension Tensor {
     let s = Shape.normalize(startDim, rank: rank, op: "flatten")
     let e = Shape.normalize(endDim, rank: rank, op: "flatten")
     precondition(s <= e, "flatten: start_dim cannot come after end_dim")
+    if s == e { return self }  // nothing merged: PyTorch returns the input itself
     let merged = shape[s...e].reduce(1, *)
     return reshape(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
   }

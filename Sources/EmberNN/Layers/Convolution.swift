@@ -73,8 +73,8 @@ public class ConvolutionModule: Module {
     var s =
       "\(inChannels), \(outChannels), kernel_size=\(pythonTuple(kernelSize)), stride=\(pythonTuple(stride))"
     switch padding {
-    case .same: s += ", padding='same'"
-    case .valid: s += ", padding='valid'"
+    case .same: s += ", padding=same"
+    case .valid: s += ", padding=valid"
     case .explicit:
       if explicitPadding.contains(where: { $0 != 0 }) {
         s += ", padding=\(pythonTuple(explicitPadding))"
