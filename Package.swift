@@ -48,15 +48,18 @@ let package = Package(
       path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
     .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/EmberBench"),
+    // helpers shared by the test targets (not a product)
+    .target(
+      name: "EmberTestSupport", dependencies: ["Ember"], path: "Tests/Support"),
     .testTarget(
       name: "EmberTests",
-      dependencies: ["Ember"],
+      dependencies: ["Ember", "EmberTestSupport"],
       path: "Tests/EmberTests",
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
       name: "EmberNNTests",
-      dependencies: ["EmberNN"],
+      dependencies: ["EmberNN", "EmberTestSupport"],
       path: "Tests/EmberNNTests",
       resources: [.copy("Fixtures")]
     ),
@@ -68,7 +71,7 @@ let package = Package(
     ),
     .testTarget(
       name: "EmberDataTests",
-      dependencies: ["EmberData"],
+      dependencies: ["EmberData", "EmberTestSupport"],
       path: "Tests/EmberDataTests",
       resources: [.copy("Fixtures")]
     ),

@@ -1,3 +1,4 @@
+@_exported import EmberTestSupport
 import Foundation
 import Testing
 
@@ -49,19 +50,3 @@ func gzipStored(_ bytes: [UInt8]) -> [UInt8] {
 
 /// The values of a tensor as Doubles (exact for float32, float64, bool and int64 up to 2^53).
 func values(_ t: Tensor) -> [Double] { t.toArray() }
-
-/// Runs each test of a suite (or one test) with its own default generator, so tests that seed
-/// the global generator and compare drawn values cannot race with tests running beside them.
-struct IsolatedGenerator: SuiteTrait, TestTrait, TestScoping {
-  var isRecursive: Bool { true }
-  func provideScope(
-    for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
-  ) async throws {
-    try await withDefaultGenerator(Generator()) { try await function() }
-  }
-}
-
-extension Trait where Self == IsolatedGenerator {
-  /// A default generator of the test's own (see ``IsolatedGenerator``).
-  static var isolatedGenerator: Self { Self() }
-}

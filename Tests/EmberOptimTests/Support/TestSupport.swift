@@ -132,19 +132,3 @@ enum Fixture {
     root[key].array.first { $0["name"].string == name }!
   }
 }
-
-/// Runs each test of a suite (or one test) with its own default generator, so tests that seed
-/// the global generator and compare drawn values cannot race with tests running beside them.
-struct IsolatedGenerator: SuiteTrait, TestTrait, TestScoping {
-  var isRecursive: Bool { true }
-  func provideScope(
-    for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
-  ) async throws {
-    try await withDefaultGenerator(Generator()) { try await function() }
-  }
-}
-
-extension Trait where Self == IsolatedGenerator {
-  /// A default generator of the test's own (see ``IsolatedGenerator``).
-  static var isolatedGenerator: Self { Self() }
-}
