@@ -6,19 +6,28 @@ import Testing
 
 /// Same seed, same run: `manualSeed(0)`, the MNIST MLP as a Sequential, a shuffled DataLoader and
 /// SGD with momentum give PyTorch's losses step by step. The fixture is
-/// Examples/MNIST/pytorch/mnist_reference.py's output (`--steps 60`): PyTorch 2.15 running the
-/// same lines. (At step 69 of this run one hidden pre-activation is 1.8e-7 from zero, so float
-/// rounding order decides its sign; the test stops before that.)
+/// Examples/MNIST/pytorch/mnist_reference.py's output (`--steps 100`): PyTorch 2.15 running the
+/// same lines. This needs PyTorch's rounding, not just its formulas: at step 69 one hidden
+/// pre-activation is 1.8e-7 from zero, and only GEMMs blocked as MKL's (see gemm.c) keep its
+/// sign. On CPUs without AVX-512, or PyTorch builds without MKL, the runs may part after it.
 @Suite(.isolatedGenerator) struct SameSeedTrainingTests {
-  @Test func mlpLossesMatchPyTorch() throws {
+  /// The fixture was recorded on an AVX-512 CPU (PyTorch with MKL), where Ember's GEMM blocks as
+  /// MKL's; elsewhere the run may part after step 69 (see above), so the test is skipped there.
+  static let hasAVX512: Bool = {
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    return info.contains(" avx512f")
+  }()
+
+  @Test(.enabled(if: hasAVX512, "recorded on an AVX-512 CPU"))
+  func mlpLossesMatchPyTorch() throws {
     let url = Bundle.module.resourceURL!.appendingPathComponent(
-      "Fixtures/mnist-mlp-sgd-60-steps.jsonl")
+      "Fixtures/mnist-mlp-sgd-100-steps.jsonl")
     let expected = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
       line -> Double in
       let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
       return object["loss"] as! Double
     }
-    #expect(expected.count == 60)
+    #expect(expected.count == 100)
     let mnist = try MNIST(root: MNIST.bundledRoot, train: true)
     manualSeed(0)
     let net = Sequential(
