@@ -308,16 +308,22 @@ struct GoldenCase {
     for (i, o) in outputs.enumerated() {
       if let p = compare(i < outs.count ? outs[i] : nil, o, "output \(i)") { return p }
     }
-    guard let gradOutput, let grads else { return nil }
     var leaves: [(Int, Tensor)] = []
     for (i, a) in args.enumerated() {
       if case .tensor(let t) = a, t.requiresGrad { leaves.append((i, t)) }
+    }
+    // a case whose inputs require grad must say what the gradients are: a missing part is a
+    // failure of the fixture, not a reason to check less
+    guard let gradOutput, let grads else {
+      return leaves.isEmpty ? nil : "inputs require grad but the case has no grad_output/grads"
     }
     let gs = try grad(
       of: [outs[0]], withRespectTo: leaves.map(\.1), gradOutputs: [GoldenCase.tensor(gradOutput)],
       createGraph: secondOrder != nil, allowUnused: true)
     for (k, (i, t)) in leaves.enumerated() {
-      guard let expected = grads[i] as? [String: Any] else { continue }
+      guard let expected = grads[i] as? [String: Any] else {
+        return "input \(i) requires grad but the case has no gradient for it"
+      }
       if let p = compare(gs[k] ?? Tensor.zeros(like: t), expected, "grad \(i)") { return p }
     }
     if let so = secondOrder {
@@ -329,13 +335,16 @@ struct GoldenCase {
         let term = (g * GoldenCase.tensor(v)).sum()
         total = total.map { $0 + term } ?? term
       }
-      if let total {
-        let h = try grad(of: [total], withRespectTo: leaves.map(\.1), allowUnused: true)
-        for (k, (i, t)) in leaves.enumerated() {
-          guard let expected = hs[i] as? [String: Any] else { continue }
-          if let p = compare(h[k] ?? Tensor.zeros(like: t), expected, "second-order grad \(i)") {
-            return p
-          }
+      // no first-order gradient depends on the inputs: every second-order gradient is zero
+      let h =
+        try total.map { try grad(of: [$0], withRespectTo: leaves.map(\.1), allowUnused: true) }
+        ?? leaves.map { _ in nil }
+      for (k, (i, t)) in leaves.enumerated() {
+        guard let expected = hs[i] as? [String: Any] else {
+          return "input \(i) requires grad but the case has no second-order gradient for it"
+        }
+        if let p = compare(h[k] ?? Tensor.zeros(like: t), expected, "second-order grad \(i)") {
+          return p
         }
       }
     }
