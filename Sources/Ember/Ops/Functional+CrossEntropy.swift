@@ -119,7 +119,8 @@ extension Functional {
     switch reduction {
     case .mean:
       if input.count == 0 { return -terms.sum() * Double.nan }
-      return -terms.sum() / Double(input.count / classes)
+      // PyTorch's C++ divides by a Scalar here (DivBackward1)
+      return (-terms.sum()).div(.float(Double(input.count / classes)), node: "DivBackward1")
     case .sum: return -terms.sum()
     case .none: return -terms.sum(dim: classDim)
     case .batchMean: preconditionFailure("batchmean is not a valid value for reduction")

@@ -377,11 +377,14 @@ extension Tensor {
     return out
   }
 
-  func div(_ s: WrappedNumber) -> Tensor {
+  /// `self / s`. `node` is the grad_fn name: `DivBackward0` for Python's `x / 2` (the number
+  /// becomes a 0-d tensor), `DivBackward1` for ATen's `div.Scalar`, which PyTorch's own C++ ops
+  /// call (cross-entropy with probability targets, ...) and which ops written as those are use.
+  func div(_ s: WrappedNumber, node: String = "DivBackward0") -> Tensor {
     let dt = Tensor.floatResultType(Tensor.resultType(self, s))
     let out = Tensor.floatScalar(DivOp.self, self, s, scalarFirst: false, dtype: dt)
     if Tensor.needsGrad(self) {
-      Tensor.recordWithNumber("DivBackward0", input: self, output: out) { ctx in
+      Tensor.recordWithNumber(node, input: self, output: out) { ctx in
         [ctx.grad.div(s), nil]
       }
     }

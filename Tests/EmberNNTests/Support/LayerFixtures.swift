@@ -317,12 +317,8 @@ enum LayerBuilder {
   }
 }
 
-/// PyTorch's grad_fn name for a case, where Ember records a different (documented) node.
-func expectedGradFn(_ name: String?) -> String? {
-  // Ember's division by a Python number records DivBackward0 (PyTorch's Scalar overload is
-  // DivBackward1), as the functional golden tests document
-  name == "DivBackward1" ? "DivBackward0" : name
-}
+/// PyTorch's grad_fn name for a case (Ember records the same names).
+func expectedGradFn(_ name: String?) -> String? { name }
 
 /// Runs one fixture case through Ember and checks it against PyTorch's record, in this process:
 /// the layer is built, PyTorch's initial state is loaded into it, and then come its printed form,

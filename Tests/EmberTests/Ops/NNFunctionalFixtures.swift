@@ -242,7 +242,6 @@ enum NNFixtures {
   static func expectedGradFn(_ c: Case) -> String? {
     switch (c.op, c.gradFn) {
     case ("sdpa", _): return nil  // composed: the last matmul's node
-    case (_, "DivBackward1"): return "DivBackward0"  // Ember's scalar division node
     default: return c.gradFn
     }
   }
