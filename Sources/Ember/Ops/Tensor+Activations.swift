@@ -61,9 +61,10 @@ extension Tensor {
 
   // MARK: ReLU family
 
-  /// max(x, 0) (`relu`); the gradient at 0 is 0. Integer tensors keep their dtype.
+  /// max(x, 0) (`relu`); the gradient at 0 is 0, NaN stays NaN (as PyTorch). Integer tensors
+  /// keep their dtype. (`x <= 0 ? 0 : x` is one compare, so NaN costs nothing.)
   public func relu() -> Tensor {
-    let out = mapNumeric("relu", { $0 > 0 ? $0 : 0 }, { $0 > 0 ? $0 : 0 }, { $0 > 0 ? $0 : 0 })
+    let out = mapNumeric("relu", { $0 <= 0 ? 0 : $0 }, { $0 <= 0 ? 0 : $0 }, { $0 > 0 ? $0 : 0 })
     if Tensor.needsGrad(self) {
       Tensor.record("ReluBackward0", inputs: [self], outputs: [out], savingOutputs: [0]) { ctx in
         let y = try ctx.saved(0)
@@ -78,7 +79,7 @@ extension Tensor {
   public func reluInPlace() throws -> Tensor {
     try inPlace(
       direct: {
-        applyNumericInPlace("relu", { $0 > 0 ? $0 : 0 }, { $0 > 0 ? $0 : 0 }, { $0 > 0 ? $0 : 0 })
+        applyNumericInPlace("relu", { $0 <= 0 ? 0 : $0 }, { $0 <= 0 ? 0 : $0 }, { $0 > 0 ? $0 : 0 })
       },
       differentiable: { $0.relu() })
   }

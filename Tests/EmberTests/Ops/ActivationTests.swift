@@ -342,3 +342,22 @@ private let activationGolden: [UnaryGoldenCase] = [
     }
   }
 }
+
+/// NaN passes through the ReLU family as in PyTorch (`torch.relu(nan)` is nan; its gradient 0).
+@Suite struct ActivationNaNTests {
+  @Test func reluKeepsNaN() throws {
+    for dtype in [DType.float32, .float64] {
+      let x = try Tensor([Double.nan, -1, 2], dtype: dtype, requiresGrad: true)
+      let y = x.relu()
+      let v = y.toArray()
+      #expect(v[0].isNaN && v[1] == 0 && v[2] == 2)
+      try y.sum().backward()
+      #expect(x.grad!.toArray() == [0, 0, 1])
+      let z = Tensor([Double.nan, -3], dtype: dtype)
+      try z.reluInPlace()
+      #expect(z.toArray()[0].isNaN && z.toArray()[1] == 0)
+      #expect(Tensor([Double.nan], dtype: dtype).leakyRelu().toArray()[0].isNaN)
+      #expect(Tensor([Double.nan], dtype: dtype).hardtanh().toArray()[0].isNaN)
+    }
+  }
+}
