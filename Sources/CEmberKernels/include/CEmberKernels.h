@@ -12,4 +12,9 @@
 int ember_grad_enabled_get(void);
 void ember_grad_enabled_set(int enabled);
 
+/// Marks a Swift `Mutex` as taken / about to be released, for ThreadSanitizer (which cannot see
+/// futex-based locks); no-ops in other builds.
+void ember_lock_acquired(void *addr);
+void ember_lock_releasing(void *addr);
+
 #endif

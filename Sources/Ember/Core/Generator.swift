@@ -1,3 +1,4 @@
+import CEmberKernels
 import Synchronization
 
 /// A seedable source of random bits, bit-compatible with PyTorch's CPU generator
@@ -36,12 +37,12 @@ public final class Generator: Sendable {
   /// Re-seeds the generator and forgets any cached normal sample (`manual_seed`).
   @discardableResult
   public func manualSeed(_ seed: UInt64) -> Generator {
-    engine.withLock { $0.reseed(seed) }
+    locked { $0.reseed(seed) }
     return self
   }
 
   /// The seed the generator was last seeded with (`initial_seed()`).
-  public var initialSeed: UInt64 { engine.withLock { $0.mt.seed } }
+  public var initialSeed: UInt64 { locked { $0.mt.seed } }
 
   /// Re-seeds the generator from the system's entropy source and returns the new seed (`seed()`).
   @discardableResult
@@ -54,19 +55,30 @@ public final class Generator: Sendable {
   /// A copy of the full generator state (`get_state()`); assigning it back (`set_state()`)
   /// resumes the stream exactly where it was.
   public var state: State {
-    get { engine.withLock { $0.snapshot() } }
-    set { engine.withLock { $0.restore(newValue) } }
+    get { locked { $0.snapshot() } }
+    set { locked { $0.restore(newValue) } }
   }
 
   /// The next raw 32-bit word of the stream (PyTorch's `CPUGeneratorImpl::random()`).
-  public func random() -> UInt32 { engine.withLock { $0.mt.next() } }
+  public func random() -> UInt32 { locked { $0.mt.next() } }
 
   /// The next raw 64-bit word: two 32-bit words, the first one high (`random64()`).
-  public func random64() -> UInt64 { engine.withLock { $0.random64() } }
+  public func random64() -> UInt64 { locked { $0.random64() } }
+
+  /// The engine under its lock, the lock made visible to ThreadSanitizer (see sanitizer.c).
+  @inline(__always)
+  private func locked<R: Sendable>(_ body: (inout RandomEngine) -> R) -> R {
+    let key = Unmanaged.passUnretained(self).toOpaque()
+    return engine.withLock { e in
+      ember_lock_acquired(key)
+      defer { ember_lock_releasing(key) }
+      return body(&e)
+    }
+  }
 
   /// Runs `body` with exclusive access to the engine (one lock for a whole fill).
   func withEngine<R: Sendable>(_ body: (inout RandomEngine) -> R) -> R {
-    engine.withLock { e in body(&e) }
+    locked { e in body(&e) }
   }
 
   /// A saved generator state (PyTorch's `get_state()` byte tensor, as a value).
