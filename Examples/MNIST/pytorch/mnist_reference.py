@@ -1,5 +1,6 @@
 # PyTorch's side of ember-mnist, written line by line the same way: same seed, same Sequential,
 # DataLoader(TensorDataset(x, y), batch_size, shuffle=True), SGD with momentum, F.cross_entropy.
+# The learning rate follows ember-mnist's --schedule (default cosine: constant for the first epoch).
 # Prints one JSON object per step ({"step", "loss"}) and the test accuracy after each epoch.
 #   python3 mnist_reference.py --model mlp --epochs 1 --steps 100 > torch-steps.jsonl
 import argparse, gzip, json, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -10,6 +11,7 @@ p.add_argument("--model", default="mlp"); p.add_argument("--epochs", type=int, d
 p.add_argument("--steps", type=int, default=-1); p.add_argument("--seed", type=int, default=0)
 p.add_argument("--data", default="../../../Data/mnist"); p.add_argument("--threads", type=int, default=2)
 p.add_argument("--save", default=None)
+p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 
@@ -34,12 +36,19 @@ else:
                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
 opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
 loader = DataLoader(TensorDataset(x, y), batch_size=128, shuffle=True)
+# ember-mnist's --schedule: lr for the first epoch, then cosine annealing to 0 per batch
+first = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=1.0, total_iters=1)
+if a.schedule == "constant":
+    sched = first
+else:
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, (a.epochs - 1) * len(loader)))
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, [first, decay], milestones=[len(loader)])
 step = 0
 for epoch in range(a.epochs):
     net.train()
     for xb, yb in loader:
         loss = F.cross_entropy(net(xb), yb)
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad(); loss.backward(); opt.step(); sched.step()
         print(json.dumps({"step": step, "loss": loss.item()})); step += 1
         if step == a.steps: break
     if step == a.steps: break
