@@ -99,7 +99,7 @@ let package = Package(
     ),
     .testTarget(
       name: "EmberDataTests",
-      dependencies: ["EmberData", "EmberTestSupport"],
+      dependencies: ["EmberData", "EmberTestSupport", "EmberFuzzSupport"],
       path: "Tests/EmberDataTests",
       resources: [.copy("Fixtures")]
     ),

@@ -79,11 +79,17 @@ public struct Checkpoint {
     func fail(_ problem: String) -> CheckpointError {
       CheckpointError(file: url.path, problem: problem)
     }
-    guard meta["ember.checkpoint"] == "1" else {
+    guard let version = meta["ember.checkpoint"] else {
       throw fail("not an Ember training checkpoint (no \"ember.checkpoint\" metadata)")
     }
-    guard let epoch = meta["epoch"].flatMap(Int.init), let step = meta["step"].flatMap(Int.init)
-    else { throw fail("the epoch or step in the metadata is missing or not a number") }
+    guard version == "1" else {
+      throw fail("checkpoint format version \"\(version)\" is not supported (this Ember reads 1)")
+    }
+    guard let epoch = meta["epoch"].flatMap(Int.init), let step = meta["step"].flatMap(Int.init),
+      epoch >= 0, step >= 0
+    else {
+      throw fail("the epoch or step in the metadata is missing or not a non-negative number")
+    }
     let all = try file.stateDict()
     var model = StateDict()
     var optimizerTensors = StateDict()

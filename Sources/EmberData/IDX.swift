@@ -223,6 +223,9 @@ public struct IDXArray: Sendable {
     let n = shape.reduce(1, *)
     func make<T: TensorScalar>(_: T.Type, _ value: (UnsafeRawBufferPointer, Int) -> T) -> Tensor {
       let t = Tensor.empty(shape, dtype: T.dtype)
+      // nothing to fill (and an empty tensor such as [2, 0] may not count as contiguous: the
+      // IDX fuzzer's first crash)
+      if n == 0 { return t }
       payload.withUnsafeBytes { src in
         // a fresh tensor: raw access cannot fail
         try! t.withUnsafeMutableBufferPointer(as: T.self) { dst in
