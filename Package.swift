@@ -13,6 +13,12 @@ let package = Package(
     .executable(name: "ember-tutorials", targets: ["EmberTutorials"]),
     .executable(name: "ember-graph", targets: ["EmberGraph"]),
     .executable(name: "ember-bench", targets: ["EmberBench"]),
+    // libFuzzer targets of the file readers (docs/reliability.md); plain builds make replay tools
+    .executable(name: "ember-fuzz-safetensors", targets: ["SafeTensorsFuzz"]),
+    .executable(name: "ember-fuzz-idx", targets: ["IDXFuzz"]),
+    .executable(name: "ember-fuzz-gzip", targets: ["GzipFuzz"]),
+    .executable(name: "ember-fuzz-checkpoint", targets: ["CheckpointFuzz"]),
+    .executable(name: "ember-fuzz-optimizer-state", targets: ["OptimizerStateFuzz"]),
   ],
   dependencies: [
     // command-line options of the examples only; the libraries need the toolchain alone
@@ -48,6 +54,28 @@ let package = Package(
       path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
     .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/EmberBench"),
+    // fuzz targets: `swift build -c debug --product ember-fuzz-<reader> --scratch-path .build-fuzz
+    //   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DEMBER_LIBFUZZER` makes libFuzzer binaries;
+    //   a plain build makes replay tools (docs/reliability.md)
+    .target(name: "CEmberFuzz", path: "Fuzz/CEmberFuzz"),
+    .target(
+      name: "EmberFuzzSupport", dependencies: ["CEmberFuzz", "EmberData", "EmberOptim"],
+      path: "Fuzz/Support"),
+    .executableTarget(
+      name: "SafeTensorsFuzz", dependencies: ["EmberData", "EmberNN", "EmberFuzzSupport"],
+      path: "Fuzz/SafeTensorsFuzz"),
+    .executableTarget(
+      name: "IDXFuzz", dependencies: ["EmberData", "EmberFuzzSupport"], path: "Fuzz/IDXFuzz"),
+    .executableTarget(
+      name: "GzipFuzz", dependencies: ["EmberData", "EmberFuzzSupport"], path: "Fuzz/GzipFuzz"),
+    .executableTarget(
+      name: "CheckpointFuzz",
+      dependencies: ["EmberData", "EmberNN", "EmberOptim", "EmberFuzzSupport"],
+      path: "Fuzz/CheckpointFuzz"),
+    .executableTarget(
+      name: "OptimizerStateFuzz",
+      dependencies: ["EmberData", "EmberNN", "EmberOptim", "EmberFuzzSupport"],
+      path: "Fuzz/OptimizerStateFuzz"),
     // helpers shared by the test targets (not a product)
     .target(
       name: "EmberTestSupport", dependencies: ["Ember"], path: "Tests/Support"),
@@ -71,7 +99,7 @@ let package = Package(
     ),
     .testTarget(
       name: "EmberDataTests",
-      dependencies: ["EmberData", "EmberTestSupport"],
+      dependencies: ["EmberData", "EmberTestSupport", "EmberFuzzSupport"],
       path: "Tests/EmberDataTests",
       resources: [.copy("Fixtures")]
     ),

@@ -79,11 +79,17 @@ public struct Checkpoint {
     func fail(_ problem: String) -> CheckpointError {
       CheckpointError(file: url.path, problem: problem)
     }
-    guard meta["ember.checkpoint"] == "1" else {
+    guard let version = meta["ember.checkpoint"] else {
       throw fail("not an Ember training checkpoint (no \"ember.checkpoint\" metadata)")
     }
-    guard let epoch = meta["epoch"].flatMap(Int.init), let step = meta["step"].flatMap(Int.init)
-    else { throw fail("the epoch or step in the metadata is missing or not a number") }
+    guard version == "1" else {
+      throw fail("checkpoint format version \"\(version)\" is not supported (this Ember reads 1)")
+    }
+    guard let epoch = meta["epoch"].flatMap(Int.init), let step = meta["step"].flatMap(Int.init),
+      epoch >= 0, step >= 0
+    else {
+      throw fail("the epoch or step in the metadata is missing or not a non-negative number")
+    }
     let all = try file.stateDict()
     var model = StateDict()
     var optimizerTensors = StateDict()
@@ -136,6 +142,65 @@ public struct Checkpoint {
     return Checkpoint(
       model: model, optimizer: optimizer, scheduler: scheduler, epoch: epoch, step: step,
       generator: generator, extra: extra)
+  }
+}
+
+extension Checkpoint {
+  /// Puts the checkpoint's state into a model, its optimizer and scheduler, and the default
+  /// generator, all or nothing: the model's and the optimizer's state dicts are checked first
+  /// (``Module/checkStateDict(_:strict:)``, ``Optimizer/checkStateDict(_:strict:)``), and when
+  /// the scheduler refuses its state the optimizer is put back, so on any error nothing has
+  /// changed.
+  ///
+  /// - Parameters:
+  ///   - strict: passed to both state-dict loads.
+  ///   - restoreGenerator: sets `Generator.default.state` from the checkpoint (when it has one).
+  /// - Throws: ``CheckpointError`` naming `file` and the problem (the model's or the optimizer's
+  ///   error in its text), or the scheduler's error.
+  public func restore(
+    model module: Module, optimizer: Optimizer? = nil, scheduler: LRScheduler? = nil,
+    strict: Bool = true, restoreGenerator: Bool = true, file: String = "checkpoint"
+  ) throws {
+    func fail(_ problem: String) -> CheckpointError {
+      CheckpointError(file: file, problem: problem)
+    }
+    do {
+      try module.checkStateDict(model, strict: strict)
+    } catch {
+      throw fail("the model state does not fit the model: \(error)")
+    }
+    if let optimizer {
+      guard let saved = self.optimizer else {
+        throw fail("the checkpoint has no optimizer state")
+      }
+      do {
+        try optimizer.checkStateDict(saved, strict: strict)
+      } catch {
+        throw fail("the optimizer state does not fit the optimizer: \(error)")
+      }
+    }
+    if scheduler != nil && self.scheduler == nil {
+      throw fail("the checkpoint has no scheduler state")
+    }
+    // checked: the loads below cannot refuse; only the scheduler's can
+    let optimizerBefore = optimizer?.stateDict()
+    let groupsBefore = optimizer?.paramGroups
+    if let optimizer, let saved = self.optimizer {
+      try optimizer.loadStateDict(saved, strict: strict)
+    }
+    if let scheduler, let saved = self.scheduler {
+      do {
+        try scheduler.loadStateDict(saved)
+      } catch {
+        if let optimizer, let optimizerBefore, let groupsBefore {
+          try? optimizer.loadStateDict(optimizerBefore)
+          optimizer.paramGroups = groupsBefore
+        }
+        throw fail("the scheduler state does not fit the scheduler: \(error)")
+      }
+    }
+    try module.loadStateDict(model, strict: strict)
+    if restoreGenerator, let generator { Generator.default.state = generator }
   }
 }
 

@@ -80,6 +80,39 @@ public enum Gzip {
     }
   }
 
+  /// The first `count` decompressed bytes (fewer when the stream holds fewer), decoding no more
+  /// than needed: a reader learns from them how much output to expect before it decodes the
+  /// rest. Members that end within the prefix are checked (CRC-32, ISIZE); the rest are not.
+  static func decompressedPrefix(_ bytes: [UInt8], count: Int) throws(Problem) -> [UInt8] {
+    // the decoder reserves at most 65,535 bytes at a time (a stored block), so stopping at this
+    // limit leaves at least `count` bytes decoded
+    let limit = count + 65_536
+    return try bytes.withUnsafeBufferPointer { (input) throws(Problem) -> [UInt8] in
+      var out = OutputBuffer(limit: limit)
+      defer { out.deallocate() }
+      var position = 0
+      var first = true
+      do throws(Problem) {
+        while first || position < input.count {
+          if !first
+            && (input.count - position < 2 || input[position] != 0x1f
+              || input[position + 1] != 0x8b)
+          {
+            throw Problem.trailingGarbage(offset: position)
+          }
+          first = false
+          position = try member(input, at: position, into: &out)
+          if out.count >= count { break }
+        }
+      } catch .outputLimitExceeded {
+        // stopped early on purpose
+      } catch {
+        throw error
+      }
+      return Array(out.array().prefix(count))
+    }
+  }
+
   /// Decodes one gzip member starting at `start`; returns the offset just past its trailer.
   private static func member(
     _ input: UnsafeBufferPointer<UInt8>, at start: Int, into out: inout OutputBuffer

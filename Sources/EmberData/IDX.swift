@@ -32,6 +32,8 @@ public struct IDXError: Error, Equatable, Sendable, CustomStringConvertible {
     case truncated(shape: [Int], expectedBytes: Int, actualBytes: Int)
     /// The file holds more bytes than the header describes.
     case trailingBytes(shape: [Int], expectedBytes: Int, actualBytes: Int)
+    /// The gzip stream inflates to more than the header describes (decoding stopped there).
+    case inflatesTooLarge(shape: [Int], expectedBytes: Int)
     /// The array is not what the reader needs (for MNIST: ubyte images of rank 3, labels of rank 1).
     case unexpectedLayout(String)
     /// The image and label files hold different numbers of items.
@@ -60,6 +62,9 @@ public struct IDXError: Error, Equatable, Sendable, CustomStringConvertible {
       case .trailingBytes(let s, let e, let a):
         return
           "\(a - e) unexpected bytes after the data: the header describes \(dims(s)) elements (\(e) bytes), the file holds \(a)"
+      case .inflatesTooLarge(let s, let e):
+        return
+          "the gzip data inflates to more than the header describes: \(dims(s)) elements (\(e) bytes of data); decoding stopped there"
       case .unexpectedLayout(let why): return why
       case .countMismatch(let i, let l):
         return "the label file has \(l) labels but the image file has \(i) images"
@@ -119,47 +124,98 @@ public struct IDXArray: Sendable {
   }
 
   /// Parses IDX bytes (gzipped or not); `file` names them in errors.
+  ///
+  /// A gzipped file is decoded in two steps: the header first, then the rest with the size the
+  /// header describes as the limit, so a stream that inflates far past it (a "zip bomb") stops
+  /// there; memory stays within what the header describes and what the data really holds.
   public init(bytes: [UInt8], file: String) throws(IDXError) {
+    func fail(_ p: IDXError.Problem) -> IDXError { IDXError(file: file, problem: p) }
     var raw = bytes
     if Gzip.isGzip(bytes) {
+      let layout: Layout
       do {
-        raw = try Gzip.decompress(bytes)
+        let prefix = try Gzip.decompressedPrefix(bytes, count: 4 + 4 * 255)
+        layout = try Layout(prefix, complete: false)
+      } catch let p as IDXError.Problem {
+        throw fail(p)
+      } catch let p as Gzip.Problem {
+        throw fail(.gzip(p))
       } catch {
-        throw IDXError(file: file, problem: .gzip(error))
+        preconditionFailure("IDX: \(error)")
+      }
+      // one byte over the limit still decodes, to report a trailing byte as such
+      let expected = layout.headerSize + layout.dataBytes
+      do {
+        raw = try Gzip.decompress(bytes, limit: expected + 1)
+      } catch .outputLimitExceeded {
+        throw fail(.inflatesTooLarge(shape: layout.shape, expectedBytes: layout.dataBytes))
+      } catch {
+        throw fail(.gzip(error))
       }
     }
-    func fail(_ p: IDXError.Problem) -> IDXError { IDXError(file: file, problem: p) }
-    guard raw.count >= 4 else { throw fail(.headerTruncated(size: raw.count, needed: 4)) }
-    guard raw[0] == 0, raw[1] == 0 else { throw fail(.badMagic(Array(raw[0..<4]))) }
-    guard let type = ElementType(rawValue: raw[2]) else { throw fail(.unknownType(raw[2])) }
-    let rank = Int(raw[3])
-    let headerSize = 4 + 4 * rank
-    guard raw.count >= headerSize else {
-      throw fail(.headerTruncated(size: raw.count, needed: headerSize))
+    let layout: Layout
+    do {
+      layout = try Layout(raw, complete: true)
+    } catch {
+      throw fail(error)
     }
-    var shape: [Int] = []
-    var elements = 1
-    var overflow = false
-    for d in 0..<rank {
-      let o = 4 + 4 * d
-      let n = Int(raw[o]) << 24 | Int(raw[o + 1]) << 16 | Int(raw[o + 2]) << 8 | Int(raw[o + 3])
-      shape.append(n)
-      let (product, o1) = elements.multipliedReportingOverflow(by: n)
-      elements = product
-      overflow = overflow || o1
+    elementType = layout.type
+    shape = layout.shape
+    payload = raw[layout.headerSize...]
+  }
+
+  /// The header's type and shape, checked against the bytes.
+  private struct Layout {
+    var type: ElementType
+    var shape: [Int]
+    var headerSize: Int
+    var dataBytes: Int
+
+    /// `complete`: `raw` is the whole file (else a prefix: only the header is checked).
+    init(_ raw: [UInt8], complete: Bool) throws(IDXError.Problem) {
+      guard raw.count >= 4 else { throw .headerTruncated(size: raw.count, needed: 4) }
+      guard raw[0] == 0, raw[1] == 0 else { throw .badMagic(Array(raw[0..<4])) }
+      guard let type = ElementType(rawValue: raw[2]) else { throw .unknownType(raw[2]) }
+      let rank = Int(raw[3])
+      headerSize = 4 + 4 * rank
+      guard raw.count >= headerSize else {
+        throw .headerTruncated(size: raw.count, needed: headerSize)
+      }
+      var shape: [Int] = []
+      var elements = 1
+      // zeros taken as ones: the largest stride of the tensor, which must fit as well
+      var extent = 1
+      var overflow = false
+      for d in 0..<rank {
+        let o = 4 + 4 * d
+        let n = Int(raw[o]) << 24 | Int(raw[o + 1]) << 16 | Int(raw[o + 2]) << 8 | Int(raw[o + 3])
+        shape.append(n)
+        let (product, o1) = elements.multipliedReportingOverflow(by: n)
+        let (x, o2) = extent.multipliedReportingOverflow(by: max(n, 1))
+        elements = product
+        extent = x
+        overflow = overflow || o1 || o2
+      }
+      let (dataBytes, o3) = elements.multipliedReportingOverflow(by: type.byteSize)
+      let (_, o4) = extent.multipliedReportingOverflow(by: type.byteSize)
+      guard !overflow, !o3, !o4, dataBytes <= Int.max - headerSize - 1 else {
+        throw .sizeOverflow(shape: shape)
+      }
+      self.type = type
+      self.shape = shape
+      self.dataBytes = dataBytes
+      guard complete else { return }
+      try check(raw.count - headerSize)
     }
-    let (dataBytes, o2) = elements.multipliedReportingOverflow(by: type.byteSize)
-    guard !overflow, !o2 else { throw fail(.sizeOverflow(shape: shape)) }
-    let actual = raw.count - headerSize
-    guard actual >= dataBytes else {
-      throw fail(.truncated(shape: shape, expectedBytes: dataBytes, actualBytes: actual))
+
+    func check(_ actual: Int) throws(IDXError.Problem) {
+      guard actual >= dataBytes else {
+        throw .truncated(shape: shape, expectedBytes: dataBytes, actualBytes: actual)
+      }
+      guard actual == dataBytes else {
+        throw .trailingBytes(shape: shape, expectedBytes: dataBytes, actualBytes: actual)
+      }
     }
-    guard actual == dataBytes else {
-      throw fail(.trailingBytes(shape: shape, expectedBytes: dataBytes, actualBytes: actual))
-    }
-    elementType = type
-    self.shape = shape
-    payload = raw[headerSize...]
   }
 
   /// The array as a tensor: integer types become int64, float32 and float64 keep their type.
@@ -167,6 +223,9 @@ public struct IDXArray: Sendable {
     let n = shape.reduce(1, *)
     func make<T: TensorScalar>(_: T.Type, _ value: (UnsafeRawBufferPointer, Int) -> T) -> Tensor {
       let t = Tensor.empty(shape, dtype: T.dtype)
+      // nothing to fill (and an empty tensor such as [2, 0] may not count as contiguous: the
+      // IDX fuzzer's first crash)
+      if n == 0 { return t }
       payload.withUnsafeBytes { src in
         // a fresh tensor: raw access cannot fail
         try! t.withUnsafeMutableBufferPointer(as: T.self) { dst in

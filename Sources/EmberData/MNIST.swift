@@ -83,6 +83,12 @@ public struct MNIST: Dataset {
     let table = normalize ? MNIST.normalizedPixels : MNIST.scaledPixels
     let shape = [count, 1, imageArray.shape[1], imageArray.shape[2]]
     let pixels = Tensor.empty(shape, dtype: .float32)
+    if pixels.count > 0 { MNIST.fill(pixels, from: imageArray, table) }
+    images = pixels
+  }
+
+  /// Maps each pixel byte through `table` into `pixels` (non-empty, fresh).
+  private static func fill(_ pixels: Tensor, from imageArray: IDXArray, _ table: [Float]) {
     table.withUnsafeBufferPointer { t in
       imageArray.payload.withUnsafeBufferPointer { src in
         // a fresh tensor that does not require grad: raw access cannot fail
@@ -91,7 +97,6 @@ public struct MNIST: Dataset {
         }
       }
     }
-    images = pixels
   }
 
   /// Number of images.

@@ -47,10 +47,15 @@ extension SafeTensors {
         }
         start = e.end
         var elements = 1
+        // the product of the dimensions with zeros taken as ones must fit too: it is the
+        // tensor's largest stride (a [0, 2^40, 2^40] tensor holds nothing but has no strides)
+        var extent = 1
         for d in e.shape {
           let (p, o) = elements.multipliedReportingOverflow(by: d)
-          guard !o else { throw Problem.overflow(tensor: e.name) }
+          let (x, ox) = extent.multipliedReportingOverflow(by: max(d, 1))
+          guard !o, !ox else { throw Problem.overflow(tensor: e.name) }
           elements = p
+          extent = x
         }
         let (bits, o) = elements.multipliedReportingOverflow(by: e.dtype.bitSize)
         guard !o else { throw Problem.overflow(tensor: e.name) }

@@ -147,7 +147,9 @@ public enum SafeTensors {
       } catch {
         throw fail(.invalidJSON("\(error)"))
       }
-      let expected = 8 + headerSize + header.dataSize
+      // the offsets may add up past Int.max (each tensor's size fits, not their sum)
+      let (expected, o) = (8 + headerSize).addingReportingOverflow(header.dataSize)
+      guard !o else { throw fail(.truncated(expectedSize: .max, fileSize: size)) }
       guard expected <= size else { throw fail(.truncated(expectedSize: expected, fileSize: size)) }
       guard expected == size else { throw fail(.trailingBytes(count: size - expected)) }
       metadata = header.metadata ?? [:]

@@ -38,6 +38,30 @@ extension Module {
   public func loadStateDict(_ stateDict: StateDict, strict: Bool = true) throws -> (
     missingKeys: [String], unexpectedKeys: [String]
   ) {
+    let plan = try planLoad(stateDict, strict: strict)
+    try withNoGrad {
+      for (target, source) in plan.writes { try target.copy(from: source) }
+    }
+    return (plan.missing, plan.unexpected)
+  }
+
+  /// Checks `stateDict` as ``loadStateDict(_:strict:)`` does and throws the same error, without
+  /// writing anything: a caller restoring several objects at once (a checkpoint) checks them all
+  /// before changing any.
+  ///
+  /// - Returns: the keys that would be missing and unexpected.
+  @discardableResult
+  public func checkStateDict(_ stateDict: StateDict, strict: Bool = true) throws -> (
+    missingKeys: [String], unexpectedKeys: [String]
+  ) {
+    let plan = try planLoad(stateDict, strict: strict)
+    return (plan.missing, plan.unexpected)
+  }
+
+  /// The copies a load makes, after every check passed.
+  private func planLoad(_ stateDict: StateDict, strict: Bool) throws -> (
+    writes: [(target: Tensor, source: Tensor)], missing: [String], unexpected: [String]
+  ) {
     let own = self.stateDict()
     var missing: [String] = []
     var mismatches: [StateDictError.Mismatch] = []
@@ -60,10 +84,7 @@ extension Module {
         moduleName: typeName, missingKeys: strict ? missing : [],
         unexpectedKeys: strict ? unexpected : [], mismatches: mismatches)
     }
-    try withNoGrad {
-      for (target, source) in writes { try target.copy(from: source) }
-    }
-    return (missing, unexpected)
+    return (writes, missing, unexpected)
   }
 }
 

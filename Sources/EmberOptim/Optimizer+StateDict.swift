@@ -232,6 +232,50 @@ extension Optimizer {
   public func loadStateDict(_ dict: OptimizerStateDict, strict: Bool = false) throws -> (
     missingKeys: [String], unexpectedKeys: [String]
   ) {
+    let plan = try planLoad(dict, strict: strict)
+    for (i, savedGroup) in dict.paramGroups.enumerated() {
+      paramGroups[i].options.merge(savedGroup.options) { _, new in new }
+    }
+    var restored: [ObjectIdentifier: ParameterState] = [:]
+    for key in plan.order {
+      guard let p = plan.target[key] else { continue }
+      let s = ParameterState()
+      for (field, t) in plan.saved[key]! {
+        if field == "step" {
+          s.step = Int(t.reshape([]).to(.int64).item(as: Int64.self))
+        } else {
+          s[field] = t.detach().to(p.dtype).clone()
+        }
+      }
+      restored[ObjectIdentifier(p)] = s
+    }
+    states = restored
+    stepCount = dict.stepCount
+    return (plan.missing, plan.unexpected)
+  }
+
+  /// Checks `dict` as ``loadStateDict(_:strict:)`` does and throws the same error, changing
+  /// nothing (for restoring several objects at once, all or nothing).
+  ///
+  /// - Returns: the keys that would be missing and unexpected.
+  @discardableResult
+  public func checkStateDict(_ dict: OptimizerStateDict, strict: Bool = false) throws -> (
+    missingKeys: [String], unexpectedKeys: [String]
+  ) {
+    let plan = try planLoad(dict, strict: strict)
+    return (plan.missing, plan.unexpected)
+  }
+
+  private struct LoadPlan {
+    var target: [String: Tensor]
+    var saved: [String: [(field: String, tensor: Tensor)]]
+    var order: [String]
+    var missing: [String]
+    var unexpected: [String]
+  }
+
+  /// Every check of a load; throws before anything changes.
+  private func planLoad(_ dict: OptimizerStateDict, strict: Bool) throws -> LoadPlan {
     let keying: OptimizerStateDict.Keying = isKeyedByName ? .name : .position
     guard dict.optimizer == typeName else {
       throw OptimizerStateDictError.wrongOptimizer(saved: dict.optimizer, current: typeName)
@@ -288,6 +332,11 @@ extension Optimizer {
         if field == "step" {
           if t.count != 1 {
             mismatches.append("state.\(key).step: expected one number, got shape \(t.shape)")
+          } else {
+            let v = t.reshape([]).to(.float64).item()
+            if !(v >= 0 && v <= Self.maximumStep && v == v.rounded()) {
+              mismatches.append("state.\(key).step: \(v) is not a step count")
+            }
           }
         } else if t.shape != p.shape {
           mismatches.append(
@@ -299,25 +348,35 @@ extension Optimizer {
     if strict && (!missing.isEmpty || !unexpected.isEmpty) {
       throw OptimizerStateDictError.keys(missing: missing, unexpected: unexpected)
     }
-
-    for (i, savedGroup) in dict.paramGroups.enumerated() {
-      paramGroups[i].options.merge(savedGroup.options) { _, new in new }
-    }
-    var restored: [ObjectIdentifier: ParameterState] = [:]
-    for key in order {
-      guard let p = target[key] else { continue }
-      let s = ParameterState()
-      for (field, t) in saved[key]! {
-        if field == "step" {
-          s.step = Int(t.reshape([]).item(as: Int64.self))
-        } else {
-          s[field] = t.detach().to(p.dtype).clone()
+    // a hyperparameter the update reads must keep its kind (a number, a flag, a list of as many
+    // numbers): a file with `"lr": true` or one beta is refused here rather than stopping the
+    // first step
+    for (i, (savedGroup, group)) in zip(dict.paramGroups, paramGroups).enumerated() {
+      for (key, value) in savedGroup.options.sorted(by: { $0.key < $1.key }) {
+        guard let current = group.options[key] else { continue }
+        guard Self.sameKind(value, current) else {
+          throw OptimizerStateDictError.badMetadata(
+            "param group \(i): \"\(key)\" is \(value), but this optimizer's is \(current)")
         }
       }
-      restored[ObjectIdentifier(p)] = s
     }
-    states = restored
-    stepCount = dict.stepCount
-    return (missing, unexpected)
+    guard dict.stepCount >= 0 && Double(dict.stepCount) <= Self.maximumStep else {
+      throw OptimizerStateDictError.badMetadata("step_count \(dict.stepCount) is not a step count")
+    }
+    return LoadPlan(
+      target: target, saved: saved, order: order, missing: missing, unexpected: unexpected)
+  }
+
+  /// The largest step count a state dict may hold (steps are counted up from it).
+  private static var maximumStep: Double { 0x1p53 }
+
+  /// Whether a saved hyperparameter can stand for the current one: numbers and flags read as
+  /// each other (``ParamGroup/number(_:)``), a list needs as many numbers.
+  private static func sameKind(_ a: Hyperparameter, _ b: Hyperparameter) -> Bool {
+    switch (a, b) {
+    case (.number, .number), (.flag, .flag), (.number, .flag), (.flag, .number): return true
+    case (.numbers(let x), .numbers(let y)): return x.count == y.count
+    default: return false
+    }
   }
 }

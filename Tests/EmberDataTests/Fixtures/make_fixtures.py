@@ -297,6 +297,30 @@ def malformed_files():
         ("not-an-object", header_file("[1,2]"), "invalidHeader"),
         ("deep-nesting", header_file('{"a":' + "[" * 10000 + "]" * 10000 + "}"), "invalidJSON"),
         ("zero-length-header", struct.pack("<Q", 0), "invalidJSON"),
+        # added with the fuzzers (docs/reliability.md)
+        ("header-length-max", struct.pack("<Q", 2**64 - 1) + b"{}      ", "headerTooLarge"),
+        ("offsets-sum-overflow", header_file(
+            "{" + ",".join(f'"t{i:02}":{{"dtype":"U8","shape":[{2**59 - (i == 15)}],'
+                           f'"data_offsets":[{i * 2**59},{(i + 1) * 2**59 - (i == 15)}]}}'
+                           for i in range(16)) + "}", b"\0" * 8), "truncated"),
+        ("zero-size-huge-dims", header_file(
+            '{"a":{"dtype":"F32","shape":[0,1099511627776,1099511627776],"data_offsets":[0,0]}}'),
+         "overflow"),
+        ("dtype-size-mismatch", header_file(GOOD_HEADER.replace('"F32","shape":[2]', '"I64","shape":[2]'),
+                                            GOOD_DATA), "sizeMismatch"),
+        ("dtype-not-string", header_file(GOOD_HEADER.replace('"F32","shape":[2]', '32,"shape":[2]'),
+                                         GOOD_DATA), "invalidTensorInfo"),
+        ("dtype-lowercase", header_file(GOOD_HEADER.replace('"F32","shape":[2]', '"f32","shape":[2]'),
+                                        GOOD_DATA), "unknownDType"),
+        ("offsets-three-numbers", header_file(GOOD_HEADER.replace("[0,8]", "[0,4,8]"), GOOD_DATA),
+         "invalidTensorInfo"),
+        ("offsets-fraction", header_file(GOOD_HEADER.replace("[0,8]", "[0,8.0]"), GOOD_DATA),
+         "invalidTensorInfo"),
+        ("shape-not-array", header_file(GOOD_HEADER.replace('"shape":[2]', '"shape":2'), GOOD_DATA),
+         "invalidTensorInfo"),
+        ("metadata-duplicate-key", header_file(
+            '{"__metadata__":{"format":"pt","format":"np"},' + GOOD_HEADER[1:], GOOD_DATA),
+         "invalidHeader"),
     ]
 
 
