@@ -47,7 +47,10 @@ let package = Package(
       name: "EmberTutorials", dependencies: ["Ember", "EmberNN", "EmberOptim"],
       path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
-    .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/EmberBench"),
+    // the benchmark harness (ember-bench); Benchmarks/pytorch holds the PyTorch side it runs
+    .executableTarget(
+      name: "EmberBench", dependencies: ["Ember", "EmberNN", "EmberOptim", "EmberData"],
+      path: "Benchmarks/EmberBench"),
     // helpers shared by the test targets (not a product)
     .target(
       name: "EmberTestSupport", dependencies: ["Ember"], path: "Tests/Support"),
