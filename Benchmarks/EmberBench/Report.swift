@@ -84,6 +84,8 @@ struct SummaryRow {
   var ratio: String
   var target: String
   var met: String
+  /// foreign_cpu of Ember's and PyTorch's measurement (above 0.1: disturbed by other processes).
+  var foreign = "-"
 }
 
 func format(_ v: Double?, unit: String = "") -> String {
@@ -103,6 +105,15 @@ func summaryRows(_ results: [(String, [String: Any]?, [String: Any]?, [String: A
 {
   var rows: [SummaryRow] = []
   for (workload, ember, torch, ratio) in results {
+    let foreign = [ember, torch].map { d -> String in
+      let f =
+        workload == "matmul"
+        ? ["native", "blas"].compactMap { double(d?["\($0)_foreign_cpu"]) }.max()
+          ?? double(d?["foreign_cpu"]) : double(d?["foreign_cpu"])
+      return f.map { String(format: "%.2f", $0) } ?? "-"
+    }.joined(separator: " / ")
+    let first = rows.count
+    defer { for i in first..<rows.count { rows[i].foreign = foreign } }
     let unit = (ember?["unit"] as? String ?? torch?["unit"] as? String ?? "")
     let shortUnit = String(unit.prefix { $0 != " " && $0 != "," })
     if workload == "matmul" {
@@ -159,9 +170,11 @@ func summaryRows(_ results: [(String, [String: Any]?, [String: Any]?, [String: A
 }
 
 func markdownTable(_ rows: [SummaryRow]) -> String {
-  var s = "| workload | PyTorch | Ember | ratio | target | met? |\n|---|---|---|---|---|---|\n"
+  var s = "| workload | PyTorch | Ember | ratio | target | met? | foreign_cpu Ember / PyTorch |\n"
+  s += "|---|---|---|---|---|---|---|\n"
   for r in rows {
-    s += "| \(r.workload) | \(r.torch) | \(r.ember) | \(r.ratio) | \(r.target) | \(r.met) |\n"
+    s +=
+      "| \(r.workload) | \(r.torch) | \(r.ember) | \(r.ratio) | \(r.target) | \(r.met) | \(r.foreign) |\n"
   }
   return s
 }
