@@ -5,6 +5,7 @@ import Ember
 
 /// One backend, in this process.
 func matmulOneBackend() -> [String: Any] {
+  _ = manualSeed(UInt64(seed))  // torch_bench seeds the default generator at import
   var out: [String: Any] = ["unit": "GFLOP/s (6n^3 per fwd+bwd)"]
   let (_, foreign) = measuringForeignLoad {
     for n in mmSizes {
