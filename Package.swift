@@ -53,7 +53,10 @@ let package = Package(
       name: "EmberTutorials", dependencies: ["Ember", "EmberNN", "EmberOptim"],
       path: "Examples/Tutorials"),
     .executableTarget(name: "EmberGraph", dependencies: ["Ember"], path: "Examples/GraphViz"),
-    .executableTarget(name: "EmberBench", dependencies: ["Ember"], path: "Benchmarks/EmberBench"),
+    // the benchmark harness (ember-bench); Benchmarks/pytorch holds the PyTorch side it runs
+    .executableTarget(
+      name: "EmberBench", dependencies: ["Ember", "EmberNN", "EmberOptim", "EmberData"],
+      path: "Benchmarks/EmberBench"),
     // fuzz targets: `swift build -c debug --product ember-fuzz-<reader> --scratch-path .build-fuzz
     //   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DEMBER_LIBFUZZER` makes libFuzzer binaries;
     //   a plain build makes replay tools (docs/reliability.md)
