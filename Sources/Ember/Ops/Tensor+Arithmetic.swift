@@ -323,8 +323,9 @@ extension Tensor {
     _ name: String, input: Tensor, output: Tensor,
     rule: @escaping (BackwardContext) throws -> [Tensor?]
   ) {
-    record(name, inputs: [input], outputs: [output], rule: rule)
-    output.gradFn?.nextEdges.append(.none)
+    record(
+      name, inputs: [input], noneEdges: 1, outputs: [output], saving: [], savingOutputs: [],
+      rule: rule)
   }
 
   // MARK: tensor-number arithmetic
