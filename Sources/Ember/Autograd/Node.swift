@@ -80,6 +80,7 @@ public class Node {
   /// Tears the graph down iteratively: a long chain of nodes released by recursive deinit would
   /// overflow the stack, so each node hands its uniquely owned successors to a loop instead.
   deinit {
+    // nodes freed by the loop below were emptied by it and return here without an array
     guard !nextEdges.isEmpty || !saved.isEmpty else { return }
     var pending: [Node] = []
     Node.detachChildren(of: self, into: &pending)
@@ -102,6 +103,7 @@ public class Node {
         pending.append(fn)
       }
     }
+    node.saved = []
   }
 }
 

@@ -280,6 +280,41 @@ extension Tensor {
     }
   }
 
+  /// ``record(_:inputs:outputs:saving:savingOutputs:rule:)`` for the common shape of an op: one
+  /// output and one or two tensor inputs (`b`), or a tensor and a Swift number (`numberEdge`:
+  /// an empty second edge, as PyTorch lists `(None, 0)`). The node's arrays are array literals
+  /// of their final size: growing them with `reserveCapacity`/`append` runs the standard
+  /// library's unspecialized `_consumeAndCreateNew`. With the engine's and teardown's array
+  /// savings of the same commit: -8.9% instructions (ember-bench scalar under callgrind, 980.0M
+  /// -> 892.5M Ir). (Inlining the array form instead, hoping its call sites' literals would be
+  /// stack-promoted, cost 6% more: `Array(unsafeUninitializedCapacity:)` looks up generic
+  /// metadata at run time.)
+  static func record(
+    _ name: String, input a: Tensor, _ b: Tensor? = nil, numberEdge: Bool = false,
+    output: Tensor, saving: [Tensor] = [], rule: @escaping (BackwardContext) throws -> [Tensor?]
+  ) {
+    let edges: [Edge]
+    if let b {
+      edges = [a.gradientEdge(), b.gradientEdge()]
+    } else if numberEdge {
+      edges = [a.gradientEdge(), .none]
+    } else {
+      edges = [a.gradientEdge()]
+    }
+    let saved: [SavedTensor]
+    switch saving.count {
+    case 0: saved = []
+    case 1: saved = [SavedTensor(saving[0])]
+    case 2: saved = [SavedTensor(saving[0]), SavedTensor(saving[1])]
+    default: saved = saving.map { SavedTensor($0) }
+    }
+    let node = FunctionNode(
+      name: name, nextEdges: edges, outputs: [OutputMeta(shape: output.shape, dtype: output.dtype)],
+      saved: saved, rule: rule)
+    output.gradFn = node
+    output.outputNr = 0
+  }
+
   // MARK: backward
 
   /// Computes gradients of this tensor with respect to the leaves of its graph and accumulates
