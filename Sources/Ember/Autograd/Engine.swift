@@ -100,7 +100,9 @@ enum Engine {
     }
 
     // 4. Run nodes as they become ready (latest-created first among ready ones, as PyTorch).
+    // the discovery stack (empty now) is the ready queue: one array fewer per run
     var ready: [Int] = []
+    swap(&ready, &stack)
     ready.reserveCapacity(min(count, 64))
     for i in 0..<count where g.info[i].dependencies == 0 { insertReady(i, &ready, g.info) }
     var captured = [Tensor?](repeating: nil, count: inputs?.count ?? 0)
@@ -122,7 +124,7 @@ enum Engine {
           node.runPreHooks(&grads)
           let retained = node.retainedGradTensors
           if !retained.isEmpty {
-            for (slot, weak) in retained { weak.value?.accumulateGrad(grads[slot]) }
+            for (slot, t) in retained { t.takeUnretainedValue().accumulateGrad(grads[slot]) }
           }
           var leadsToCapture = true
           if capturing {
@@ -247,11 +249,25 @@ enum Engine {
 
   @inline(__always)
   private static func accumulate(_ g: Tensor, into buffers: inout [Tensor?], at slot: Int) {
-    if let existing = buffers[slot] {
-      buffers[slot] = existing + g
-    } else {
+    guard var existing = buffers[slot] else {
       buffers[slot] = g
+      return
     }
+    buffers[slot] = nil
+    // Fast path, as PyTorch's InputBuffer: a sum that nothing else can see (this slot holds the
+    // only reference to the tensor and to its storage) takes the next gradient in place instead
+    // of allocating a new sum. Not while recording (createGraph), where the sum is part of the
+    // graph. Scalar autograd loop: 2 of its 10 tensors per iteration (with the grad-mode and
+    // record changes it came with: -8.9% instructions under callgrind, 1075.2M -> 980.0M Ir).
+    if !GradMode.isEnabled, existing.shape == g.shape, existing.dtype == g.dtype,
+      !existing.requiresGrad, isKnownUniquelyReferenced(&existing),
+      isKnownUniquelyReferenced(&existing.storage)
+    {
+      Kernel.addInPlace(existing, g)
+      buffers[slot] = existing
+      return
+    }
+    buffers[slot] = existing + g
   }
 
   /// Missing output gradients become zeros of the output's shape.

@@ -88,8 +88,11 @@ public final class FunctionContext {
   var pendingSaved: [Tensor] = []
   /// The saved slots once the node was recorded (shared with the node, which frees them).
   var savedSlots: [SavedTensor]? = nil
-  /// The node; weak because the node owns the context.
-  weak var node: Node?
+  /// The node, without a reference count since the node owns the context (and not `weak`, which
+  /// would give the node a side table): the node resets it in its `deinit`, so a context kept
+  /// past its node reports ``AutogradError/graphFreed`` instead of reaching a freed node.
+  @exclusivity(unchecked) var nodeLink: Unmanaged<Node>? = nil
+  var node: Node? { nodeLink?.takeUnretainedValue() }
   var dirty: [Tensor] = []
   var nonDifferentiable: [Tensor] = []
 
@@ -157,7 +160,10 @@ final class CustomFunctionNode: Node {
     self.context = context
     self.backwardRule = backward
     super.init(name: name, nextEdges: nextEdges, outputs: outputs)
+    context.nodeLink = Unmanaged.passUnretained(self)
   }
+
+  deinit { context.nodeLink = nil }
 
   override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
     var grads = try backwardRule(context, gradOutputs)
@@ -207,7 +213,6 @@ final class CustomFunctionNode: Node {
       name: name, nextEdges: inputs.map { $0.gradientEdge() },
       outputs: raw.map { OutputMeta(shape: $0.shape, dtype: $0.dtype) }, context: ctx,
       backward: backward)
-    ctx.node = node
 
     var outputs: [Tensor] = []
     outputs.reserveCapacity(raw.count)
@@ -248,9 +253,7 @@ final class CustomFunctionNode: Node {
     // without a reference cycle.
     let slots = ctx.pendingSaved.map { t -> SavedTensor in
       if let k = attached.first(where: { $0.tensor === t })?.outputNr {
-        let s = SavedTensor(output: t, outputNr: k)
-        s.outputNode = node
-        return s
+        return SavedTensor(output: t, outputNr: k)
       }
       return SavedTensor(t)
     }

@@ -1,4 +1,5 @@
 import CEmberKernels
+import Synchronization
 
 /// Whether operations record autograd history. The flag is per thread (as PyTorch's), so
 /// `withNoGrad` on one thread never affects another; the async overloads bind a task-local value
@@ -6,10 +7,36 @@ import CEmberKernels
 public enum GradMode {
   @TaskLocal static var taskOverride: Bool? = nil
 
+  /// How many task-local bindings of ``taskOverride`` are active in the process. While none is,
+  /// no task can see one, so ``isEnabled`` skips the task-local lookup (every op reads the mode
+  /// at least once; the lookup was about a tenth of the scalar autograd loop's instructions).
+  private static let taskBindings = Atomic<Int>(0)
+
+  /// Runs `body` with ``taskOverride`` bound to `value`.
+  static func withTaskOverride<R>(
+    _ value: Bool, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> R
+  ) async rethrows -> R {
+    taskBindings.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    defer { taskBindings.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+    return try await $taskOverride.withValue(value) { try await body() }
+  }
+
+  /// The synchronous form of ``withTaskOverride(_:isolation:_:)``.
+  static func withTaskOverride<R>(_ value: Bool, _ body: () throws -> R) rethrows -> R {
+    taskBindings.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    defer { taskBindings.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+    return try $taskOverride.withValue(value) { try body() }
+  }
+
+  /// Whether the current task sees a binding of ``taskOverride``.
+  static var isTaskOverridden: Bool {
+    taskBindings.load(ordering: .relaxed) != 0 && taskOverride != nil
+  }
+
   /// Whether ops record history on the current thread/task (`torch.is_grad_enabled()`).
   public static var isEnabled: Bool {
     get {
-      if let o = taskOverride { return o }
+      if taskBindings.load(ordering: .relaxed) != 0, let o = taskOverride { return o }
       return ember_grad_enabled_get() != 0
     }
     set { ember_grad_enabled_set(newValue ? 1 : 0) }
@@ -30,8 +57,8 @@ public func withGradEnabled<R>(_ enabled: Bool = true, _ body: () throws -> R) r
   let previous = ember_grad_enabled_get()
   ember_grad_enabled_set(enabled ? 1 : 0)
   defer { ember_grad_enabled_set(previous) }
-  if GradMode.taskOverride != nil {
-    return try GradMode.$taskOverride.withValue(enabled) { try body() }
+  if GradMode.isTaskOverridden {
+    return try GradMode.withTaskOverride(enabled) { try body() }
   }
   return try body()
 }
@@ -48,7 +75,7 @@ public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
 public func withGradEnabled<R>(
   _ enabled: Bool, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> R
 ) async rethrows -> R {
-  try await GradMode.$taskOverride.withValue(enabled) { try await body() }
+  try await GradMode.withTaskOverride(enabled) { try await body() }
 }
 
 /// Async variant of ``withNoGrad(_:)``.
@@ -56,7 +83,7 @@ public func withGradEnabled<R>(
 public func withNoGrad<R>(
   isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> R
 ) async rethrows -> R {
-  try await GradMode.$taskOverride.withValue(false) { try await body() }
+  try await GradMode.withTaskOverride(false) { try await body() }
 }
 
 /// Wraps a function so that every call runs without recording history (the `@torch.no_grad()`

@@ -29,7 +29,13 @@ public class Node {
   /// Hooks on the gradient of each output (registered through non-leaf tensors).
   @exclusivity(unchecked) var preHooks: [(outputNr: Int, hook: (Tensor) -> Tensor?)] = []
   /// Non-leaf tensors whose `.grad` is kept (`retainGrad()`), by output number.
-  @exclusivity(unchecked) var retainedGradTensors: [(outputNr: Int, tensor: WeakTensor)] = []
+  ///
+  /// Held without a reference count (a strong one would keep the tensor alive through its own
+  /// history; a `weak` one would give the tensor a side table). The reference cannot dangle: a
+  /// tensor is on this list only while its ``Tensor/retainedGradNode`` is this node, and it takes
+  /// itself off before that changes and in its `deinit` (it holds this node strongly meanwhile).
+  @exclusivity(unchecked) var retainedGradTensors: [(outputNr: Int, tensor: Unmanaged<Tensor>)] =
+    []
 
   private static let counter = Atomic<Int>(0)
 
@@ -74,6 +80,7 @@ public class Node {
   /// Tears the graph down iteratively: a long chain of nodes released by recursive deinit would
   /// overflow the stack, so each node hands its uniquely owned successors to a loop instead.
   deinit {
+    // nodes freed by the loop below were emptied by it and return here without an array
     guard !nextEdges.isEmpty || !saved.isEmpty else { return }
     var pending: [Node] = []
     Node.detachChildren(of: self, into: &pending)
@@ -90,24 +97,46 @@ public class Node {
     }
     node.nextEdges = []
     for saved in node.saved {
+      // (a retained grad's registration goes with `t`'s deinit, through `retainedGradNode`)
       if var t = saved.takeForTeardown(), isKnownUniquelyReferenced(&t), let fn = t.gradFn {
         t.gradFn = nil
         pending.append(fn)
       }
     }
+    node.saved = []
   }
 }
 
-/// A weak reference to a tensor (retained grads, saved outputs).
-final class WeakTensor {
-  weak var value: Tensor?
-  init(_ value: Tensor) { self.value = value }
+extension Node {
+  /// Adds `t` to the tensors whose `.grad` this node writes (`t.retainedGradNode` is set by the
+  /// caller).
+  func addRetainedGrad(of t: Tensor, outputNr: Int) {
+    retainedGradTensors.append((outputNr, Unmanaged.passUnretained(t)))
+  }
+
+  /// Takes `t` off that list (`t` is being freed or its retained grad moves elsewhere).
+  func removeRetainedGrad(of t: Tensor) {
+    let p = Unmanaged.passUnretained(t).toOpaque()
+    retainedGradTensors.removeAll { $0.tensor.toOpaque() == p }
+  }
+}
+
+/// How a leaf reaches its ``AccumulateGrad`` node (``Tensor/accumulatorLink``).
+///
+/// `cached` holds the node without a reference count, as PyTorch's leaf holds it weakly (the
+/// graph owns the node, and the node owns the leaf). It cannot dangle: the node keeps the leaf
+/// alive and its `deinit` resets the leaf's link to `none`. `owned` is for a history stand-in
+/// (an alias carrying a leaf's edge), which keeps the leaf's node alive itself.
+enum AccumulatorLink {
+  case none
+  case cached(Unmanaged<AccumulateGrad>)
+  case owned(AccumulateGrad)
 }
 
 /// The node that writes a leaf's `.grad` (PyTorch's `AccumulateGrad`).
 public final class AccumulateGrad: Node {
-  /// The leaf this node accumulates into. Strong, as in PyTorch; the leaf only caches the node
-  /// weakly, so there is no cycle.
+  /// The leaf this node accumulates into. Strong, as in PyTorch; the leaf links back without a
+  /// reference count (``AccumulatorLink``), so there is no cycle.
   public let variable: Tensor
 
   init(variable: Tensor) {
@@ -115,6 +144,14 @@ public final class AccumulateGrad: Node {
     super.init(
       name: "AccumulateGrad", nextEdges: [],
       outputs: [OutputMeta(shape: variable.shape, dtype: variable.dtype)])
+  }
+
+  deinit {
+    if case .cached(let link) = variable.accumulatorLink,
+      link.toOpaque() == Unmanaged.passUnretained(self).toOpaque()
+    {
+      variable.accumulatorLink = .none
+    }
   }
 
   /// A leaf's hooks live on the leaf (the accumulator is cached weakly and may be made anew);

@@ -1,16 +1,15 @@
 /// A tensor saved for backward, with the storage version at the time it was saved.
 ///
 /// Inputs are held strongly (their history is needed for double backward). An op's own output is
-/// held as a history-free alias plus a weak link to the node, so the node does not keep itself
-/// alive; unpacking rebuilds the link.
+/// held as a history-free alias, so the node does not keep itself alive; unpacking rebuilds the
+/// link from the node that owns the saved tensor (the one passed to ``unpack(for:)``), so no
+/// back reference (and no `weak` one, which would give the node a side table) is kept.
 final class SavedTensor {
   @exclusivity(unchecked) private var tensor: Tensor?
   private let savedVersion: Int
   private let isOutput: Bool
   private let outputNr: Int
   @exclusivity(unchecked) private var released = false
-  /// For outputs: the op's own node, weakly.
-  weak var outputNode: Node?
 
   init(_ t: Tensor) {
     tensor = t
@@ -37,6 +36,7 @@ final class SavedTensor {
     return tensor
   }
 
+  /// The saved tensor, checked; `node` is the node whose `saved` holds this one.
   func unpack(for node: Node) throws -> Tensor {
     guard let t = tensor, !released else { throw AutogradError.graphFreed }
     if t.storage.version != savedVersion {
@@ -51,10 +51,8 @@ final class SavedTensor {
     if isOutput {
       // Reattach the history so double backward through this output works.
       let out = t.alias()
-      if let n = outputNode {
-        out.gradFn = n
-        out.outputNr = outputNr
-      }
+      out.gradFn = node
+      out.outputNr = outputNr
       return out
     }
     return t

@@ -126,7 +126,7 @@ extension Tensor {
     t.gradFn = gradFn
     t.outputNr = outputNr
     t.leafRequiresGrad = leafRequiresGrad
-    if leafRequiresGrad { t.gradAccumulatorCache = gradAccumulator() }
+    if leafRequiresGrad { t.accumulatorLink = .owned(gradAccumulator()) }
     return t
   }
 

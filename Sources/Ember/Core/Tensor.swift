@@ -26,10 +26,17 @@ public class Tensor {
   @exclusivity(unchecked) final public internal(set) var gradFn: Node?
   /// Which output of `gradFn` this tensor is.
   @exclusivity(unchecked) final public internal(set) var outputNr = 0
-  /// The cached accumulator node of a leaf (weak, as in PyTorch: the graph owns it).
-  final weak var gradAccumulatorCache: AccumulateGrad?
+  /// The accumulator node of a leaf while one exists (PyTorch caches it weakly: the graph owns
+  /// it). Not a `weak` reference: that would give the node a side table, and every retain and
+  /// release of it would take the slow path (a quarter of the retain/release time of the scalar
+  /// autograd loop). See ``AccumulatorLink`` for why the link cannot dangle.
+  @exclusivity(unchecked) final var accumulatorLink = AccumulatorLink.none
   @exclusivity(unchecked) final var gradStorage: Tensor?
-  @exclusivity(unchecked) final var retainsGradFlag = false
+  /// For a non-leaf whose `.grad` is kept (`retainGrad()`): the node that writes it. Held
+  /// strongly so `deinit` can take this tensor off the node's list (the node refers back to this
+  /// tensor without a reference count; see ``Node/retainedGradTensors``).
+  @exclusivity(unchecked) final var retainedGradNode: Node?
+  final var retainsGradFlag: Bool { retainedGradNode != nil }
   /// Hooks run on the gradient of this tensor (for leaves; non-leaves register on their node).
   @exclusivity(unchecked) final var leafHooks: [(Tensor) -> Tensor?] = []
   /// The tensor this one is a differentiable view of (the root base), used to rebase history
@@ -42,6 +49,10 @@ public class Tensor {
   @exclusivity(unchecked) final var viewCreation = ViewCreation.regular
   /// A label used by graph visualization (`x`, `weight`, ...).
   final public var name: String?
+
+  deinit {
+    if let node = retainedGradNode { node.removeRetainedGrad(of: self) }
+  }
 
   init(storage: Storage, shape: [Int], strides: [Int], offset: Int) {
     self.storage = storage

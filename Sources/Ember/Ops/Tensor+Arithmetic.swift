@@ -201,7 +201,7 @@ extension Tensor {
     let out = Tensor.numericBinary(
       AddOp.self, self, other, dtype: Tensor.resultType(self, other), op: "add")
     if Tensor.needsGrad(self, other) {
-      Tensor.record("AddBackward0", inputs: [self, other], outputs: [out]) { ctx in
+      Tensor.record("AddBackward0", input: self, other, output: out) { ctx in
         [
           ctx.needsInputGrad(0) ? ctx.grad : nil,
           ctx.needsInputGrad(1) ? ctx.grad : nil,
@@ -217,7 +217,7 @@ extension Tensor {
     let out = Tensor.numericBinary(
       SubOp.self, self, other, dtype: Tensor.resultType(self, other), op: "sub")
     if Tensor.needsGrad(self, other) {
-      Tensor.record("SubBackward0", inputs: [self, other], outputs: [out]) { ctx in
+      Tensor.record("SubBackward0", input: self, other, output: out) { ctx in
         [
           ctx.needsInputGrad(0) ? ctx.grad : nil,
           ctx.needsInputGrad(1) ? (-ctx.grad) : nil,
@@ -236,7 +236,7 @@ extension Tensor {
       let needB = other.requiresGrad
       // save only what the rule reads, as PyTorch does
       Tensor.record(
-        "MulBackward0", inputs: [self, other], outputs: [out],
+        "MulBackward0", input: self, other, output: out,
         saving: [needB ? self : Tensor.placeholder, needA ? other : Tensor.placeholder]
       ) { ctx in
         try [
@@ -256,7 +256,7 @@ extension Tensor {
     if Tensor.needsGrad(self, other) {
       let needB = other.requiresGrad
       Tensor.record(
-        "DivBackward0", inputs: [self, other], outputs: [out],
+        "DivBackward0", input: self, other, output: out,
         saving: [needB ? self : Tensor.placeholder, other]
       ) { ctx in
         let b = try ctx.saved(1)
@@ -308,7 +308,7 @@ extension Tensor {
     precondition(dtype != .bool, "neg: \(Tensor.boolNegationMessage)")
     let out = Tensor.numericScalar(MulOp.self, self, .int(-1), scalarFirst: false, dtype: dtype)
     if Tensor.needsGrad(self) {
-      Tensor.record("NegBackward0", inputs: [self], outputs: [out]) { ctx in [-ctx.grad] }
+      Tensor.record("NegBackward0", input: self, output: out) { ctx in [-ctx.grad] }
     }
     return out
   }
@@ -323,8 +323,7 @@ extension Tensor {
     _ name: String, input: Tensor, output: Tensor,
     rule: @escaping (BackwardContext) throws -> [Tensor?]
   ) {
-    record(name, inputs: [input], outputs: [output], rule: rule)
-    output.gradFn?.nextEdges.append(.none)
+    record(name, input: input, numberEdge: true, output: output, rule: rule)
   }
 
   // MARK: tensor-number arithmetic
@@ -361,7 +360,7 @@ extension Tensor {
     let out = Tensor.numericScalar(
       SubOp.self, self, s, scalarFirst: true, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
-      Tensor.record("RsubBackward1", inputs: [self], outputs: [out]) { ctx in [-ctx.grad] }
+      Tensor.record("RsubBackward1", input: self, output: out) { ctx in [-ctx.grad] }
     }
     return out
   }
