@@ -10,7 +10,7 @@ extension PropertyCatalog {
     _ name: String, kind: ValueKind = .general, smooth: Bool = true, f32: Double? = 1e-4,
     _ op: @escaping @Sendable (Tensor) -> Tensor, _ f: @escaping @Sendable (Double) -> Double
   ) -> OpProperty {
-    OpProperty(name, cases: 250, secondOrder: smooth) { b in
+    OpProperty(name, cases: 125, secondOrder: smooth) { b in
       b.input(b.shape(rank: 0...3, zero: 0.1), kind)
       return b.instance(float32: f32, reference: { $0[0].map(f) }) { op($0[0]) }
     }
@@ -22,7 +22,7 @@ extension PropertyCatalog {
     _ op: @escaping @Sendable (Tensor, Tensor) -> Tensor,
     _ f: @escaping @Sendable (Double, Double) -> Double
   ) -> OpProperty {
-    OpProperty(name, cases: 250, secondOrder: smooth) { b in
+    OpProperty(name, cases: 125, secondOrder: smooth) { b in
       let s = b.shape(rank: 0...3, zero: 0.1, maxCount: 8)
       let t = b.broadcastable(to: s)
       if b.chance(0.5) {
@@ -139,7 +139,7 @@ extension PropertyCatalog {
     binary(
       "minimum", ka: .distinct, kb: .distinctShifted, smooth: false, { $0.minimum($1) },
       { Swift.min($0, $1) }),
-    OpProperty("where", cases: 200) { b in
+    OpProperty("where", cases: 100) { b in
       let s = b.shape(rank: 0...3, zero: 0.1, maxCount: 8)
       let cs = b.broadcastable(to: s)
       let n = cs.reduce(1, *)

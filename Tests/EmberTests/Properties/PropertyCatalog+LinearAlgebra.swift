@@ -108,7 +108,7 @@ extension PropertyCatalog {
         }
       ) { Functional.linear($0[0], $0[1], bias: hasBias ? $0[2] : nil) }
     },
-    OpProperty("bilinear", cases: 120) { b in
+    OpProperty("bilinear", cases: 60) { b in
       let n = b.int(1...2)
       let (i1, i2, o) = (b.int(1...2), b.int(1...3), b.int(1...2))
       b.input([n, i1])
@@ -117,7 +117,7 @@ extension PropertyCatalog {
       b.input([o])
       return b.instance { Functional.bilinear($0[0], $0[1], $0[2], bias: $0[3]) }
     },
-    OpProperty("attention", cases: 120) { b in
+    OpProperty("attention", cases: 60) { b in
       let (l, s, e, ev) = (b.int(1...3), b.int(1...3), b.int(1...2), b.int(1...2))
       let causal = b.chance(0.3) && l <= s
       b.note("causal \(causal)")

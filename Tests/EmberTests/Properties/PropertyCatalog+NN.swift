@@ -61,7 +61,7 @@ extension PropertyCatalog {
   static let nn: [OpProperty] = convolutionsAndPools + normsAndLosses + resampling
 
   static let convolutionsAndPools: [OpProperty] = [
-    OpProperty("conv2d", cases: 120) { b in
+    OpProperty("conv2d", cases: 60) { b in
       let (n, g) = (b.int(1...2), b.int(1...2))
       let (cg, og) = (b.int(1...2), b.int(1...2))
       let (h, w) = (b.int(1...4), b.int(1...4))
@@ -84,7 +84,7 @@ extension PropertyCatalog {
           padding: .explicit(SpatialSize(pd)), dilation: SpatialSize(dl), groups: g)
       }
     },
-    OpProperty("conv1d", cases: 120) { b in
+    OpProperty("conv1d", cases: 60) { b in
       let (n, g) = (b.int(1...2), b.int(1...2))
       let (cg, og) = (b.int(1...2), b.int(1...2))
       let l = b.int(1...5)
@@ -107,7 +107,7 @@ extension PropertyCatalog {
           dilation: SpatialSize(wl.d), groups: g)
       }
     },
-    OpProperty("convTranspose2d", cases: 100) { b in
+    OpProperty("convTranspose2d", cases: 50) { b in
       let (n, g) = (b.int(1...2), b.int(1...2))
       let (cg, og) = (b.int(1...2), b.int(1...2))
       let (h, w) = (b.int(1...3), b.int(1...3))
@@ -124,7 +124,7 @@ extension PropertyCatalog {
           outputPadding: SpatialSize(op), groups: g)
       }
     },
-    OpProperty("maxPool2d", cases: 150, secondOrder: false) { b in
+    OpProperty("maxPool2d", cases: 75, secondOrder: false) { b in
       let batch = b.chance(0.7) ? [b.int(1...2)] : []
       let (c, h, w) = (b.int(1...2), b.int(1...4), b.int(1...4))
       let (wh, ww) = (b.window(h, coveredWindows: true), b.window(w, coveredWindows: true))
@@ -139,7 +139,7 @@ extension PropertyCatalog {
           padding: SpatialSize([wh.p, ww.p]), dilation: SpatialSize([wh.d, ww.d]), ceilMode: ceil)
       }
     },
-    OpProperty("maxPool1d", cases: 150, secondOrder: false) { b in
+    OpProperty("maxPool1d", cases: 75, secondOrder: false) { b in
       let (n, c, l) = (b.int(1...2), b.int(1...2), b.int(1...6))
       let wl = b.window(l, coveredWindows: true)
       b.note("kernel \(wl.k) stride \(wl.s) padding \(wl.p) dilation \(wl.d)")
@@ -149,7 +149,7 @@ extension PropertyCatalog {
           $0[0], kernelSize: wl.k, stride: wl.s, padding: wl.p, dilation: wl.d)
       }
     },
-    OpProperty("avgPool2d", cases: 150) { b in
+    OpProperty("avgPool2d", cases: 75) { b in
       let (n, c, h, w) = (b.int(1...2), b.int(1...2), b.int(1...4), b.int(1...4))
       var (wh, ww) = (b.window(h), b.window(w))
       (wh.d, ww.d) = (1, 1)
@@ -164,7 +164,7 @@ extension PropertyCatalog {
           padding: SpatialSize([wh.p, ww.p]), ceilMode: ceil, countIncludePad: include)
       }
     },
-    OpProperty("avgPool1d", cases: 150) { b in
+    OpProperty("avgPool1d", cases: 75) { b in
       let (n, c, l) = (b.int(1...2), b.int(1...2), b.int(1...6))
       let wl = b.window(l)
       b.note("kernel \(wl.k) stride \(wl.s) padding \(wl.p)")
@@ -173,14 +173,14 @@ extension PropertyCatalog {
         Functional.avgPool1d($0[0], kernelSize: wl.k, stride: wl.s, padding: wl.p)
       }
     },
-    OpProperty("adaptiveAvgPool2d", cases: 150) { b in
+    OpProperty("adaptiveAvgPool2d", cases: 75) { b in
       let (n, c, h, w) = (b.int(1...2), b.int(1...2), b.int(1...4), b.int(1...4))
       let size = [b.int(1...3), b.int(1...3)]
       b.note("output size \(size)")
       b.input([n, c, h, w])
       return b.instance { Functional.adaptiveAvgPool2d($0[0], outputSize: SpatialSize(size)) }
     },
-    OpProperty("adaptiveMaxPool2d", cases: 150, secondOrder: false) { b in
+    OpProperty("adaptiveMaxPool2d", cases: 75, secondOrder: false) { b in
       let (n, c, h, w) = (b.int(1...2), b.int(1...2), b.int(1...4), b.int(1...4))
       let size = [b.int(1...3), b.int(1...3)]
       b.note("output size \(size)")

@@ -18,7 +18,7 @@ extension PropertyCatalog {
     _ op: @escaping @Sendable (Tensor, Tensor, Reduction) -> Tensor,
     _ f: @escaping @Sendable (Double, Double) -> Double
   ) -> OpProperty {
-    OpProperty(name, cases: 200, secondOrder: smooth) { b in
+    OpProperty(name, cases: 100, secondOrder: smooth) { b in
       let reduction = b.pick([Reduction.none, .mean, .sum])
       // the mean of no elements is NaN (as in PyTorch), which finite differences cannot check
       let s = b.shape(rank: 0...3, zero: reduction == .mean ? 0 : 0.1)
@@ -33,7 +33,7 @@ extension PropertyCatalog {
   }
 
   static let normsAndLosses: [OpProperty] = [
-    OpProperty("batchNorm", cases: 150) { b in
+    OpProperty("batchNorm", cases: 75) { b in
       var s: [Int]
       repeat {
         s = [b.int(1...3), b.int(1...2)] + b.shape(rank: 0...2, size: 1...2, maxCount: 4)
@@ -62,7 +62,7 @@ extension PropertyCatalog {
           $0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
       }
     },
-    OpProperty("layerNorm", cases: 150) { b in
+    OpProperty("layerNorm", cases: 75) { b in
       let s = b.shape(rank: 1...3, size: 1...3)
       let k = b.int(1...s.count)
       let normalized = Array(s.suffix(k))
@@ -94,7 +94,7 @@ extension PropertyCatalog {
           bias: affine ? $0[2] : nil)
       }
     },
-    OpProperty("groupNorm", cases: 120) { b in
+    OpProperty("groupNorm", cases: 60) { b in
       let (n, g, cg) = (b.int(1...2), b.int(1...2), b.int(1...2))
       let spatial = b.shape(rank: 0...1, size: 1...3)
       b.note("groups \(g)")
@@ -138,7 +138,7 @@ extension PropertyCatalog {
     pointwiseLoss(
       "klDiv", ki: .general, kt: .unit, { Functional.klDiv($0, $1, reduction: $2) },
       { x, t in t * (Foundation.log(t) - x) }),
-    OpProperty("crossEntropy", cases: 200) { b in
+    OpProperty("crossEntropy", cases: 100) { b in
       let spatial = b.chance(0.2)
       let batched = spatial || b.chance(0.8)
       let (n, c, l) = (b.int(1...3), b.int(1...4), b.int(1...2))
@@ -173,7 +173,7 @@ extension PropertyCatalog {
         }
       ) { Functional.crossEntropy($0[0], target, reduction: reduction, labelSmoothing: smoothing) }
     },
-    OpProperty("nllLoss", cases: 150) { b in
+    OpProperty("nllLoss", cases: 75) { b in
       let (n, c) = (b.int(1...3), b.int(1...4))
       let reduction = b.pick([Reduction.none, .mean, .sum])
       b.note("reduction \(reduction)")
@@ -186,7 +186,7 @@ extension PropertyCatalog {
         }
       ) { Functional.nllLoss($0[0], target, reduction: reduction) }
     },
-    OpProperty("embedding", cases: 150) { b in
+    OpProperty("embedding", cases: 75) { b in
       let (v, d) = (b.int(1...4), b.int(1...3))
       let ishape = b.shape(rank: 0...2, zero: 0.1, maxCount: 6)
       let idx = b.indices(ishape, 0...(v - 1))
@@ -204,7 +204,7 @@ extension PropertyCatalog {
 
 extension PropertyCatalog {
   static let resampling: [OpProperty] = [
-    OpProperty("padConstant", cases: 150) { b in
+    OpProperty("padConstant", cases: 75) { b in
       let s = b.shape(rank: 1...3, size: 1...3, zero: 0.05)
       let k = b.int(1...s.count)
       var pads: [Int] = []
@@ -232,7 +232,7 @@ extension PropertyCatalog {
         }
       ) { Functional.pad($0[0], pads, value: 0.25) }
     },
-    OpProperty("padModes", cases: 150) { b in
+    OpProperty("padModes", cases: 75) { b in
       let mode = b.pick([PadMode.reflect, .replicate, .circular])
       let spatial = b.int(1...2)
       let s = [b.int(1...2), b.int(1...2)] + (0..<spatial).map { _ in b.int(2...4) }
@@ -244,7 +244,7 @@ extension PropertyCatalog {
       b.input(s)
       return b.instance { Functional.pad($0[0], pads, mode: mode) }
     },
-    OpProperty("interpolate", cases: 150) { b in
+    OpProperty("interpolate", cases: 75) { b in
       let mode = b.pick([
         InterpolationMode.nearest, .nearestExact, .linear, .bilinear,
       ])

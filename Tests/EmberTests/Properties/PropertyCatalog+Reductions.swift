@@ -28,7 +28,7 @@ extension PropertyCatalog {
     _ op: @escaping @Sendable (Tensor, [Int], Bool) -> Tensor,
     _ f: @escaping @Sendable ([Double]) -> Double
   ) -> OpProperty {
-    OpProperty(name, cases: 250, secondOrder: smooth) { b in
+    OpProperty(name, cases: 125, secondOrder: smooth) { b in
       var s: [Int]
       var dims: [Int]?
       repeat {
@@ -54,7 +54,7 @@ extension PropertyCatalog {
     _ name: String, f32: Double? = 1e-4, _ op: @escaping @Sendable (Tensor, Int) -> Tensor,
     _ f: @escaping @Sendable ([Double]) -> [Double]
   ) -> OpProperty {
-    OpProperty(name, cases: 250) { b in
+    OpProperty(name, cases: 125) { b in
       let s = b.shape(rank: 0...3, zero: 0.1)
       let d = s.isEmpty ? b.pick([0, -1]) : b.dim(rank: s.count)
       b.input(s)
@@ -79,7 +79,7 @@ extension PropertyCatalog {
     reduction(
       "mean", minGroup: 1, all: { $0.mean() }, { x, d, k in x.mean(dim: d, keepdim: k) },
       { $0.reduce(0, +) / Double($0.count) }),
-    OpProperty("prod", cases: 250) { b in
+    OpProperty("prod", cases: 125) { b in
       let s = b.shape(rank: 0...3, zero: 0.1)
       let d: Int? = s.isEmpty || b.chance(0.3) ? nil : b.dim(rank: s.count)
       let keepdim = b.chance(0.5)
@@ -116,13 +116,13 @@ extension PropertyCatalog {
     reduction(
       "norm1", zero: 0, smooth: false, minGroup: 1, { x, d, k in x.norm(p: 1, dim: d, keepdim: k) },
       { $0.map { Swift.abs($0) }.reduce(0, +) }),
-    OpProperty("maxAll", cases: 200, secondOrder: false) { b in
+    OpProperty("maxAll", cases: 100, secondOrder: false) { b in
       b.input(b.shape(rank: 0...3, size: 1...3), .distinct)
       return b.instance(reference: { NaiveArray(shape: [], values: [$0[0].values.max()!]) }) {
         $0[0].max()
       }
     },
-    OpProperty("maxDim", cases: 200, secondOrder: false) { b in
+    OpProperty("maxDim", cases: 100, secondOrder: false) { b in
       let s = b.shape(rank: 1...3)
       let d = b.dim(rank: s.count)
       let keepdim = b.chance(0.5)
@@ -132,7 +132,7 @@ extension PropertyCatalog {
         $0[0].max(dim: d, keepdim: keepdim).values
       }
     },
-    OpProperty("minDim", cases: 200, secondOrder: false) { b in
+    OpProperty("minDim", cases: 100, secondOrder: false) { b in
       let s = b.shape(rank: 1...3)
       let d = b.dim(rank: s.count)
       let keepdim = b.chance(0.5)

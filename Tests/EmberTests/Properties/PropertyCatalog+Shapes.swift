@@ -4,7 +4,7 @@ import Foundation
 extension PropertyCatalog {
   /// A view or shape op checked by layout invariance (and a reference when given).
   static func shaped(
-    _ name: String, cases: Int = 200,
+    _ name: String, cases: Int = 100,
     _ make: @escaping @Sendable (inout CaseBuilder) -> PropertyInstance
   ) -> OpProperty {
     OpProperty(name, cases: cases, secondOrder: true, make)

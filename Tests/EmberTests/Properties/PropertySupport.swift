@@ -337,7 +337,7 @@ struct OpProperty: Sendable, CustomTestStringConvertible {
   var testDescription: String { name }
 
   init(
-    _ name: String, cases: Int = 200, secondOrder: Bool = true,
+    _ name: String, cases: Int = 100, secondOrder: Bool = true,
     _ make: @escaping @Sendable (inout CaseBuilder) -> PropertyInstance
   ) {
     self.name = name
