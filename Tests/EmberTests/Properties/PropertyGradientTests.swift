@@ -58,27 +58,34 @@ import Testing
       for f in builderFailures { Issue.record(Comment(rawValue: f)) }
       return
     }
-    let result = await #expect(
-      processExitsWith: .success, observing: [\.standardOutputContent, \.standardErrorContent]
-    ) { [name = name as String] in
+    let path: String = ChildLog.makePath("property-" + name)
+    let result = await #expect(processExitsWith: .success) {
+      [name = name as String, path = path as String] in
+      ChildLog.redirect(to: path)
       PropertyGradientTests.runInChild(name)
     }
-    let out = String(decoding: result?.standardOutputContent ?? [], as: UTF8.self)
-    let err = stderrText(result)
+    let out = ChildLog.read(path)
+    let err = out
     let marker = "property-count \(name) "
     let count =
       out.split(separator: "\n").first { $0.hasPrefix(marker) }
       .flatMap { Int($0.dropFirst(marker.count)) } ?? 0
-    if !exitedCleanly(result) {
+    if result == nil {
       let lines = err.split(separator: "\n")
       let failures = lines.filter { $0.hasPrefix("FAIL ") }
       if failures.isEmpty {
         // the child trapped: the last case it started is the one
-        let last = lines.last { $0.hasPrefix("case ") } ?? "before its first case"
+        let last = lines.last { $0.hasPrefix("case seed ") }
+        let seed = last.map { String($0.dropFirst("case seed ".count)) } ?? "<seed>"
+        let trap =
+          lines.first {
+            $0.contains("Fatal error") || $0.contains("Precondition failed")
+              || $0.contains("Assertion failed")
+          }.map(String.init) ?? lines.suffix(20).joined(separator: "\n")
         Issue.record(
           Comment(
             rawValue:
-              "property \(name) trapped at \(last)\n  replay: EMBER_PROPERTY_REPLAY=\(name):<seed>\n\(err.suffix(2000))"
+              "property \(name) trapped at \(last ?? "start-up")\n  replay: EMBER_PROPERTY_REPLAY=\(name):\(seed) EMBER_PROPERTY_IN_PROCESS=1 swift test --filter PropertyGradientTests\n  \(trap)"
           ))
       } else {
         for f in failures {
@@ -87,7 +94,9 @@ import Testing
         }
       }
     }
-    #expect(count > 0 || Self.replay != nil, "property \(name) ran no cases")
+    if result != nil {
+      #expect(count > 0 || Self.replay != nil, "property \(name) ran no cases")
+    }
     let (cases, ops) = Self.total.withLock { t in
       t.cases += count
       t.ops += 1

@@ -369,8 +369,29 @@ func mismatch(_ a: [Double], _ b: [Double], rtol: Double, atol: Double) -> Strin
   return nil
 }
 
-/// Whether an exit test's child exited with status 0.
-func exitedCleanly(_ result: ExitTest.Result?) -> Bool {
-  if case .exitCode(0)? = result?.exitStatus { return true }
-  return false
+/// A file an exit test's child writes its standard output and error to. The parent reads it
+/// whatever the outcome: when the child's exit status is not the expected one, Swift Testing
+/// returns no result (so no captured output), yet that is when the child's last words matter.
+enum ChildLog {
+  static func makePath(_ tag: String) -> String {
+    let safe = tag.map { $0.isLetter || $0.isNumber ? $0 : "-" }
+    return NSTemporaryDirectory()
+      + "ember-\(String(safe))-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).log"
+  }
+
+  /// In the child: sends stdout and stderr to `path`.
+  static func redirect(to path: String) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { return }
+    dup2(fd, 1)
+    dup2(fd, 2)
+    close(fd)
+  }
+
+  /// In the parent: what the child wrote (the file is removed).
+  static func read(_ path: String) -> String {
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    guard let data = FileManager.default.contents(atPath: path) else { return "" }
+    return String(decoding: data, as: UTF8.self)
+  }
 }
