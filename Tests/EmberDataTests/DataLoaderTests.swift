@@ -240,13 +240,28 @@ struct LoaderCase: Codable, Sendable, CustomTestStringConvertible {
   }
 
   @Test func badArgumentsStopWithPyTorchsMessages() async {
-    await #expect(processExitsWith: .failure) { _ = DataLoader(Indices(count: 3), batchSize: 0) }
-    await #expect(processExitsWith: .failure) {
+    let batchSizeZero = await #expect(
+      processExitsWith: .failure, observing: [\.standardErrorContent]
+    ) { _ = DataLoader(Indices(count: 3), batchSize: 0) }
+    #expect(
+      stderrText(batchSizeZero).contains(
+        "DataLoader: batch_size should be a positive integer value, but got 0"))
+    let emptyShuffle = await #expect(
+      processExitsWith: .failure, observing: [\.standardErrorContent]
+    ) {
       _ = DataLoader(Indices(count: 0), shuffle: true)
     }
-    await #expect(processExitsWith: .failure) {
+    #expect(
+      stderrText(emptyShuffle).contains(
+        "DataLoader: num_samples should be a positive integer value, but got num_samples=0"))
+    let sizeMismatch = await #expect(
+      processExitsWith: .failure, observing: [\.standardErrorContent]
+    ) {
       _ = TensorDataset(Tensor.zeros([3, 2]), Tensor.zeros([4]))
     }
+    #expect(
+      stderrText(sizeMismatch).contains(
+        "TensorDataset: Size mismatch between tensors (first dimensions [3, 4])"))
   }
 }
 

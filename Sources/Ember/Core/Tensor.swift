@@ -159,7 +159,9 @@ public enum Shape {
     var expected = 1
     var i = shape.count - 1
     while i >= 0 {
-      if shape[i] != 1 && strides[i] != expected { return false }
+      // an empty tensor is contiguous whatever its strides, as PyTorch's compute_contiguous
+      // (zeros([3, 0]) has strides [1, 1]); checked only on the way out, off the common path
+      if shape[i] != 1 && strides[i] != expected { return shape.contains(0) }
       expected *= shape[i]
       i -= 1
     }

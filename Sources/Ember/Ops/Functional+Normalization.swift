@@ -97,7 +97,7 @@ extension Functional {
     let (inShape, wShape, bShape) = (input.shape, weight?.shape ?? [], bias?.shape ?? [])
     Tensor.record(
       "NativeBatchNormBackward0", inputs: inputs, outputs: [out],
-      saving: [input, w ?? Tensor.placeholder, mean, invstd]
+      saving: [input, weight.map { $0.to(dtype) } ?? Tensor.placeholder, mean, invstd]
     ) { ctx in
       let g = ctx.grad
       let x = try ctx.saved(0)
@@ -115,7 +115,8 @@ extension Functional {
         ]
       }
       let grads = batchNormBackwardKernel(
-        g, x, w, mean: mean, invstd: invstd, training: training, needInput: needs[0])
+        g, x, w?.contiguousCopyIfNeeded(), mean: mean, invstd: invstd, training: training,
+        needInput: needs[0])
       return [
         grads.input.map { $0.reshape(inShape) },
         needs[1] ? grads.weight.reshape(wShape) : nil,
@@ -184,7 +185,7 @@ extension Functional {
     let inShape = input.shape
     Tensor.record(
       "NativeLayerNormBackward0", inputs: inputs, outputs: [out],
-      saving: [input, w ?? Tensor.placeholder, mean, rstd]
+      saving: [input, weight.map { $0.to(dtype) } ?? Tensor.placeholder, mean, rstd]
     ) { ctx in
       let g = ctx.grad
       let x = try ctx.saved(0)
@@ -205,15 +206,18 @@ extension Functional {
       let mean = try ctx.saved(2)
       let rstd = try ctx.saved(3)
       let gc = g.contiguousCopyIfNeeded()
+      // the saved input is the caller's tensor, maybe a strided view: the kernel reads rows
+      let xc = x.contiguousCopyIfNeeded()
+      let wc = w?.contiguousCopyIfNeeded()
       let gi = needs[0] ? Tensor(uninitializedShape: inShape, dtype: dtype) : nil
       let gw = needs[1] ? Tensor(uninitializedShape: normalizedShape, dtype: dtype) : nil
       let gb = needs[2] ? Tensor(uninitializedShape: normalizedShape, dtype: dtype) : nil
       func backward<T: FloatScalar>(_: T.Type) {
-        withExtendedLifetime((x, gc, w, mean, rstd)) {
+        withExtendedLifetime((xc, gc, wc, mean, rstd)) {
           NormKernel.layerNormBackward(
-            x.basePointer(T.self), gc.basePointer(T.self), rows: rows, length: length,
+            xc.basePointer(T.self), gc.basePointer(T.self), rows: rows, length: length,
             mean: mean.basePointer(T.self), rstd: rstd.basePointer(T.self),
-            gamma: w.map { UnsafePointer($0.basePointer(T.self)) },
+            gamma: wc.map { UnsafePointer($0.basePointer(T.self)) },
             gradInput: gi?.basePointer(T.self), gradGamma: gw?.basePointer(T.self),
             gradBeta: gb?.basePointer(T.self))
         }
@@ -278,7 +282,7 @@ extension Functional {
     let inShape = input.shape
     Tensor.record(
       "NativeGroupNormBackward0", inputs: inputs, outputs: [out],
-      saving: [input, w ?? Tensor.placeholder, mean, rstd]
+      saving: [input, weight.map { $0.to(dtype) } ?? Tensor.placeholder, mean, rstd]
     ) { ctx in
       let g = ctx.grad
       let x = try ctx.saved(0)
@@ -305,15 +309,18 @@ extension Functional {
       let mean = try ctx.saved(2)
       let rstd = try ctx.saved(3)
       let gc = g.contiguousCopyIfNeeded()
+      // the saved input is the caller's tensor, maybe a strided view: the kernel reads groups
+      let xc = x.contiguousCopyIfNeeded()
+      let wc = w?.contiguousCopyIfNeeded()
       let gi = needs[0] ? Tensor(uninitializedShape: inShape, dtype: dtype) : nil
       let gw = needs[1] ? Tensor(uninitializedShape: [channels], dtype: dtype) : nil
       let gb = needs[2] ? Tensor(uninitializedShape: [channels], dtype: dtype) : nil
       func backward<T: FloatScalar>(_: T.Type) {
-        withExtendedLifetime((x, gc, w, mean, rstd)) {
+        withExtendedLifetime((xc, gc, wc, mean, rstd)) {
           NormKernel.groupNormBackward(
-            x.basePointer(T.self), gc.basePointer(T.self), batch: batch, channels: channels,
+            xc.basePointer(T.self), gc.basePointer(T.self), batch: batch, channels: channels,
             groups: numGroups, inner: inner, mean: mean.basePointer(T.self),
-            rstd: rstd.basePointer(T.self), gamma: w.map { UnsafePointer($0.basePointer(T.self)) },
+            rstd: rstd.basePointer(T.self), gamma: wc.map { UnsafePointer($0.basePointer(T.self)) },
             gradInput: gi?.basePointer(T.self), gradGamma: gw?.basePointer(T.self),
             gradBeta: gb?.basePointer(T.self))
         }

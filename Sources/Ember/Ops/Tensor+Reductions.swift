@@ -17,6 +17,8 @@ extension Tensor {
     for k in d where !seen.insert(k).inserted {
       preconditionFailure("\(op): dim \(k) appears multiple times in the list of dims")
     }
+    // a 0-d tensor accepts dim 0 and -1, as PyTorch, and has no dim to reduce
+    if rank == 0 { return [] }
     return d.sorted()
   }
 

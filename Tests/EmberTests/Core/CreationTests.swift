@@ -73,9 +73,13 @@ import Testing
   }
 
   @Test func broadcastMismatchStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.zeros([2, 3]) + Tensor.zeros([4, 3])
     }
+    #expect(
+      stderrText(result).contains(
+        "add: the size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0 (shap"
+      ))
   }
 }
 

@@ -61,7 +61,12 @@ private func moments(_ t: Tensor) -> (mean: Double, std: Double) {
   }
 
   @Test func invalidBoundsStop() async {
-    await #expect(processExitsWith: .failure) { _ = Tensor.uniform(low: 1, high: 0, [3]) }
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor.uniform(low: 1, high: 0, [3])
+    }
+    #expect(
+      stderrText(result).contains(
+        "uniform_ expects to return a [from, to) range, but found from=1 > to=0"))
   }
 
   // MARK: normal

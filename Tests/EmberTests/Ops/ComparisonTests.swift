@@ -63,12 +63,20 @@ import Testing
   }
 
   @Test func iscloseWithDifferentDTypesStops() async {
-    await #expect(processExitsWith: .failure) {
+    let allcloseResult = await #expect(
+      processExitsWith: .failure, observing: [\.standardErrorContent]
+    ) {
       _ = Tensor([1.0]).allclose(Tensor([1.0], dtype: .float64))  // Float did not match Double
     }
-    await #expect(processExitsWith: .failure) {
+    #expect(stderrText(allcloseResult).contains("isclose: Float did not match Double"))
+    let iscloseResult = await #expect(
+      processExitsWith: .failure, observing: [\.standardErrorContent]
+    ) {
       _ = Tensor([1.0]).isclose(Tensor([1.0]), rtol: -1)
     }
+    #expect(
+      stderrText(iscloseResult).contains(
+        "isclose: rtol must be greater than or equal to zero, but got -1.0"))
   }
 
   @Test func equalComparesShapeAndValues() {

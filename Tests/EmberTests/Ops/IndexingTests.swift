@@ -324,14 +324,17 @@ private func longs(_ values: [Int], shape: [Int]? = nil) -> Tensor {
   }
 
   @Test func outOfRangeIndexStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.zeros([2, 3])[5]
     }
+    #expect(stderrText(result).contains("index 5 is out of bounds for dimension 0 with size 2"))
   }
 
   @Test func outOfRangeGatherIndexStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.zeros([2, 3]).gather(dim: 0, index: Tensor([[2]]))
     }
+    #expect(
+      stderrText(result).contains("gather(): index 2 is out of bounds for dimension 0 with size 2"))
   }
 }

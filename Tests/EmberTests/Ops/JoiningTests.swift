@@ -58,9 +58,13 @@ private func iota(_ shape: [Int], from start: Double = 0) -> Tensor {
   }
 
   @Test func catWithMismatchedShapesStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.cat([Tensor.zeros([2, 3]), Tensor.zeros([2, 4])], dim: 0)
     }
+    #expect(
+      stderrText(result).contains(
+        "cat: Sizes of tensors must match except in dimension 0. Expected size 3 but got size 4 for tensor nu"
+      ))
   }
 
   // MARK: stack

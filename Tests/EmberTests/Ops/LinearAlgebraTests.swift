@@ -277,23 +277,27 @@ private func naiveProduct(_ a: Tensor, _ b: Tensor) -> [Double] {
     expectClose(out.toArray(), expected, rtol: 0, atol: tol, label, sourceLocation: sourceLocation)
   }
 
-  @Test func nativeKernelsMatchNaiveLoop() {
-    let families = Kernel.GemmISA.allCases.filter { $0 != .auto && $0.resolved == $0 }
-    #expect(families.contains(.baseline))
+  func expectNativeKernelMatchesNaiveLoop(_ isa: Kernel.GemmISA) {
+    #expect(isa.resolved == isa)
     forEachProblem { a, b, expected, label in
-      for isa in families {
-        let out = Kernel.batchedMatmul(
-          a.reshape([1] + a.shape), b.reshape([1] + b.shape), backend: .native, isa: isa)
-        expectProduct(out, expected, k: a.shape[1], "\(label) native \(isa)")
-      }
+      let out = Kernel.batchedMatmul(
+        a.reshape([1] + a.shape), b.reshape([1] + b.shape), backend: .native, isa: isa)
+      expectProduct(out, expected, k: a.shape[1], "\(label) native \(isa)")
     }
   }
 
-  @Test func blasMatchesNaiveLoop() {
-    guard let name = MatmulBackend.blasLibraryName else {
-      print("LinearAlgebraTests: no BLAS library found; skipping the BLAS comparison")
-      return
-    }
+  // one test per kernel family, so a CPU without AVX2 or AVX-512 shows the test as skipped
+  @Test func baselineKernelMatchesNaiveLoop() { expectNativeKernelMatchesNaiveLoop(.baseline) }
+
+  @Test(.enabled(if: Kernel.GemmISA.avx2.resolved == .avx2, "this CPU has no AVX2/FMA"))
+  func avx2KernelMatchesNaiveLoop() { expectNativeKernelMatchesNaiveLoop(.avx2) }
+
+  @Test(.enabled(if: Kernel.GemmISA.avx512.resolved == .avx512, "this CPU has no AVX-512"))
+  func avx512KernelMatchesNaiveLoop() { expectNativeKernelMatchesNaiveLoop(.avx512) }
+
+  @Test(.enabled(if: MatmulBackend.blasLibraryName != nil, "no BLAS library found"))
+  func blasMatchesNaiveLoop() {
+    let name = MatmulBackend.blasLibraryName ?? "BLAS"
     forEachProblem { a, b, expected, label in
       let out = Kernel.batchedMatmul(
         a.reshape([1] + a.shape), b.reshape([1] + b.shape), backend: .blas)
@@ -334,8 +338,10 @@ private func naiveProduct(_ a: Tensor, _ b: Tensor) -> [Double] {
   // MARK: misuse
 
   @Test func mmShapeMismatchStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.ones([2, 3]).mm(Tensor.ones([4, 3]))
     }
+    #expect(
+      stderrText(result).contains("mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x3)"))
   }
 }

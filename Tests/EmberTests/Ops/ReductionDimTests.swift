@@ -103,8 +103,9 @@ import Testing
   }
 
   @Test func repeatedDimInAListStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor([[1.0, 2.0]]).sum(dim: [0, -2])
     }
+    #expect(stderrText(result).contains("sum: dim 0 appears multiple times in the list of dims"))
   }
 }

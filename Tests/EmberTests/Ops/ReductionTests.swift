@@ -494,8 +494,11 @@ struct ReductionGoldenCase: Sendable, CustomTestStringConvertible {
   // MARK: misuse
 
   @Test func badDimStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor([[1.0, 2.0]]).amax(dim: 2)
     }
+    #expect(
+      stderrText(result).contains(
+        "amax: dimension out of range (expected to be in range of [-2, 1], but got 2)"))
   }
 }

@@ -163,8 +163,10 @@ import Testing
   }
 
   @Test func clampWithoutBoundsStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor([1.0, 2]).clamp()
     }
+    #expect(
+      stderrText(result).contains("torch.clamp: At least one of 'min' or 'max' must not be None"))
   }
 }

@@ -178,8 +178,11 @@ private let logSoftmaxGolden: [Int: [Double]] = [
   }
 
   @Test func integerInputStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor([1, 2, 3]).softmax(dim: 0)
     }
+    #expect(
+      stderrText(result).contains(
+        "softmax: not implemented for 'Long' (shape [3]); convert to a floating-point dtype first"))
   }
 }

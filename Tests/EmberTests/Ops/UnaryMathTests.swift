@@ -335,9 +335,14 @@ private let unaryGolden: [UnaryGoldenCase] = [
         : [0, 0, 2.06115369216775e-09, 0.5, 1, 1, 1]
       expectTensor(y, shape: [7], expected, rtol: 1e-6, atol: dtype == .float32 ? 1e-40 : 1e-300)
       try y.sum().backward()
-      let g = x.grad!.toArray()
-      #expect(g.allSatisfy { $0.isFinite && $0 >= 0 })
-      #expect(g[3] == 0.25)
+      // PyTorch 2.15's gradients (float32 rounds sigmoid(20) to 1, so its gradient is 0 there)
+      let grads: [Double] =
+        dtype == .float64
+        ? [0, 3.7200759760208356e-44, 2.0611536139418496e-09, 0.25, 2.0611536879193953e-09, 0, 0]
+        : [0, 0, 2.06115369216775e-09, 0.25, 0, 0, 0]
+      expectTensor(
+        x.grad, shape: [7], grads, rtol: 1e-6, atol: dtype == .float32 ? 1e-40 : 1e-300)
+      #expect(x.grad!.toArray()[3] == 0.25)
     }
     let t = Tensor([-1000.0, 1000]).tanh().toArray()
     #expect(t == [-1, 1])
@@ -501,8 +506,11 @@ private let unaryGolden: [UnaryGoldenCase] = [
   }
 
   @Test func inPlaceFloatFunctionOnIntegerStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = try? Tensor([1, 2]).expInPlace()
     }
+    #expect(
+      stderrText(result).contains(
+        "exp_: result type Float can't be cast to the desired output type Long"))
   }
 }

@@ -50,9 +50,11 @@ import Testing
   }
 
   @Test func squeezeWithARepeatedDimStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.zeros([1, 2, 1]).squeeze(dim: [0, -3])
     }
+    #expect(
+      stderrText(result).contains("squeeze: dim 0 appears multiple times in the list of dims"))
   }
 
   /// `T` reverses every dim as PyTorch's `.T` (a PermuteBackward0 view); `mT` swaps the last two.
@@ -154,8 +156,12 @@ import Testing
   }
 
   @Test func badViewStops() async {
-    await #expect(processExitsWith: .failure) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.zeros([2, 3]).t().view(6)
     }
+    #expect(
+      stderrText(result).contains(
+        "view: size [6] is not compatible with input tensor's size [3, 2] and stride [1, 3] (at least one dim"
+      ))
   }
 }
