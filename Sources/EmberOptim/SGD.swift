@@ -1,3 +1,5 @@
+import CEmberKernels
+
 /// Stochastic gradient descent, optionally with momentum (`torch.optim.SGD`), with PyTorch 2.15's
 /// defaults and update:
 ///
@@ -86,6 +88,15 @@ struct SGDUpdate: ElementwiseUpdate {
   let nesterov, maximize, firstStep: Bool
 
   func run<T: FloatScalar>(_ pointers: [UnsafeMutablePointer<T>], count: Int) {
+    if T.self == Float.self {
+      // Fast path: the same operations in C, where the fused multiply-add is one instruction
+      // (Swift's baseline x86-64 build calls libm's fmaf for each `addingProduct`). MLP step
+      // (784-512-256-10, 1 thread, perf): the update was 40% of the step's samples (fmaf 21%,
+      // this loop 17%, the PLT 3%).
+      runFloat(
+        pointers.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) }, count)
+      return
+    }
     let param = pointers[0]
     let grad = pointers[1]
     let buffer: UnsafeMutablePointer<T>? = momentum != 0 ? pointers[2] : nil
@@ -104,5 +115,16 @@ struct SGDUpdate: ElementwiseUpdate {
       }
       param[i] = param[i].addingProduct(g, negLr)  // param.add_(grad, alpha=-lr)
     }
+  }
+
+  /// The loop of ``run(_:count:)`` for float32, in `ember_sgd_f32`.
+  private func runFloat(_ pointers: [UnsafeMutablePointer<Float>], _ count: Int) {
+    var flags: Int32 = 0
+    if maximize { flags |= Int32(EMBER_SGD_MAXIMIZE) }
+    if nesterov { flags |= Int32(EMBER_SGD_NESTEROV) }
+    if firstStep { flags |= Int32(EMBER_SGD_FIRST_STEP) }
+    ember_sgd_f32(
+      pointers[0], pointers[1], momentum != 0 ? pointers[2] : nil, Int64(count), Float(-lr),
+      Float(weightDecay), Float(momentum), Float(1 - dampening), flags)
   }
 }

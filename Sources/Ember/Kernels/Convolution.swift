@@ -408,4 +408,37 @@ extension Kernel {
       }
     }
   }
+
+  /// The gradient of a convolution's bias: `gb[c] = Σ_n Σ_p gy[n, c, p]` for a contiguous
+  /// gradient [batch, channels, plane], accumulated in double per channel (in a fixed order, so
+  /// the result does not depend on the thread count) and rounded once. CNN step (1 thread, perf):
+  /// the general `sum(dim: [0, 2, 3])` over the output gradient was 5.6% of the samples.
+  static func convolutionBiasGrad<T: FloatScalar>(
+    _ gy: UnsafePointer<T>, _ gb: UnsafeMutablePointer<T>, batch: Int, channels: Int, plane: Int
+  ) {
+    Parallel.forRange(channels, costPerItem: Swift.max(batch * plane, 1)) { r in
+      for c in r {
+        var total = 0.0
+        for n in 0..<batch {
+          let row = gy + (n * channels + c) * plane
+          // four partial sums, so the additions do not wait on one another
+          var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0)
+          var p = 0
+          while p + 4 <= plane {
+            s0 += row[p].doubleValue
+            s1 += row[p + 1].doubleValue
+            s2 += row[p + 2].doubleValue
+            s3 += row[p + 3].doubleValue
+            p += 4
+          }
+          while p < plane {
+            s0 += row[p].doubleValue
+            p += 1
+          }
+          total += (s0 + s1) + (s2 + s3)
+        }
+        gb[c] = T(fromDouble: total)
+      }
+    }
+  }
 }

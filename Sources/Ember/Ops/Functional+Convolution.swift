@@ -374,10 +374,29 @@ extension Functional {
           ctx.needsInputGrad(0)
             ? convolutionBackwardInput(ctx.grad, ctx.saved(1), nil, layout) : nil,
           ctx.needsInputGrad(1) ? convolutionBackwardWeight(ctx.saved(0), ctx.grad, layout) : nil,
-          ctx.needsInputGrad(2) ? ctx.grad.sum(dim: layout.biasReductionDims) : nil,
+          ctx.needsInputGrad(2) ? convolutionBiasGrad(ctx.grad, layout) : nil,
         ]
       }
     }
+    return out
+  }
+
+  /// The bias gradient of a convolution: `grad` summed over the batch and space, in one pass per
+  /// channel for a contiguous gradient when no graph is recorded (``Kernel/convolutionBiasGrad``),
+  /// else as a differentiable sum.
+  private static func convolutionBiasGrad(_ grad: Tensor, _ layout: ConvolutionLayout) -> Tensor {
+    guard grad.isContiguous, !Tensor.needsGrad(grad), grad.rank >= 2,
+      grad.dtype == .float32 || grad.dtype == .float64
+    else { return grad.sum(dim: layout.biasReductionDims) }
+    let (batch, channels) = (grad.shape[0], grad.shape[1])
+    let plane = Shape.count(Array(grad.shape.dropFirst(2)))
+    let out = Tensor(uninitializedShape: [channels], dtype: grad.dtype)
+    func run<T: FloatScalar>(_: T.Type) {
+      Kernel.convolutionBiasGrad(
+        UnsafePointer(grad.basePointer(T.self)), out.basePointer(T.self), batch: batch,
+        channels: channels, plane: plane)
+    }
+    if grad.dtype == .float32 { run(Float.self) } else { run(Double.self) }
     return out
   }
 

@@ -68,7 +68,38 @@ extension Tensor {
     if Tensor.needsGrad(self) {
       Tensor.record("ReluBackward0", inputs: [self], outputs: [out], savingOutputs: [0]) { ctx in
         let y = try ctx.saved(0)
+        if let fast = Tensor.reluBackwardFloat(ctx.grad, y) { return [fast] }
         return [Tensor.where(y .> 0, ctx.grad, ctx.grad.zeroScalar)]
+      }
+    }
+    return out
+  }
+
+  /// `where(y > 0, grad, 0)` in one pass for contiguous float32 tensors of one shape, when no
+  /// graph is recorded (PyTorch's fused `threshold_backward`); nil otherwise. CNN step
+  /// (1 thread, perf): the comparison plus the three-operand `where` were 16% of the samples.
+  fileprivate static func reluBackwardFloat(_ grad: Tensor, _ y: Tensor) -> Tensor? {
+    guard grad.dtype == .float32, y.dtype == .float32, grad.shape == y.shape,
+      grad.isContiguous, y.isContiguous, !Tensor.needsGrad(grad)
+    else { return nil }
+    let out = Tensor(uninitializedShape: grad.shape, dtype: .float32)
+    let (g, v, o) = (
+      grad.basePointer(Float.self), y.basePointer(Float.self), out.basePointer(Float.self)
+    )
+    Parallel.forRange(out.count, costPerItem: 1) { r in
+      // 8 lanes at a time with a mask (the plain loop compiled to a branch per element, which
+      // mispredicts on activations of random sign)
+      var i = r.lowerBound
+      while i + 8 <= r.upperBound {
+        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+        let yv = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
+        let ov = SIMD8<Float>(repeating: 0).replacing(with: gv, where: yv .> 0)
+        UnsafeMutableRawPointer(o + i).storeBytes(of: ov, as: SIMD8<Float>.self)
+        i += 8
+      }
+      while i < r.upperBound {
+        o[i] = v[i] > 0 ? g[i] : 0
+        i += 1
       }
     }
     return out

@@ -307,6 +307,23 @@ private let activationGolden: [UnaryGoldenCase] = [
     }
   }
 
+  /// ReLU's backward for contiguous float32 gradients (one masked pass) keeps `where(y > 0,
+  /// grad, 0)`: NaN inputs, zeros of both signs and an odd length (the scalar tail).
+  @Test func reluBackwardFastPathIsWhere() throws {
+    let inputs: [Double] = [
+      -1, 0, -0.0, 2, .nan, 3.5, -.infinity, .infinity, 1e-30, -1e-30, 4, -4, 0.5, -0.5, 7, 8,
+      -9, 10, .nan,
+    ]
+    let grads = (0..<inputs.count).map { Double($0) - 6.5 }
+    for dtype in [DType.float32, .float64] {
+      let x = try Tensor(inputs, dtype: dtype, requiresGrad: true)
+      try x.relu().backward(gradient: Tensor(grads, dtype: dtype))
+      let expected = zip(inputs, grads).map { $0 > 0 ? $1 : 0 }
+      #expect(x.grad!.toArray() == expected, "\(dtype)")
+      #expect(x.grad!.dtype == dtype)
+    }
+  }
+
   @Test func reluOnIntegersKeepsDtype() {
     let y = Tensor([-2, 0, 3]).relu()
     #expect(y.dtype == .int64)

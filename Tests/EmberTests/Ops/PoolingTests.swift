@@ -81,6 +81,31 @@ import Testing
     #expect(t.indices.toArray() == [0])
   }
 
+  /// The 2x2, stride-2 fast path (four columns at a time for float32, with a scalar tail)
+  /// against the general loop, which `ceilMode` with an odd width takes: the same values and
+  /// indices on the windows both have, with NaNs (the last one wins), ties (the first wins) and
+  /// -inf in the windows.
+  @Test(arguments: [DType.float32, .float64])
+  func twoByTwoFastPathMatchesTheGeneralLoop(dtype: DType) {
+    var values = Tensor.randn([2, 3, 6, 13], dtype: .float64, generator: Generator(seed: 11))
+      .toArray().map { ($0 * 4).rounded() / 4 }  // many ties
+    for i in stride(from: 5, to: values.count, by: 17) { values[i] = .nan }
+    for i in stride(from: 3, to: values.count, by: 23) { values[i] = -.infinity }
+    let x = Tensor(values, dtype: dtype).reshape([2, 3, 6, 13])
+    let fast = Functional.maxPool2dWithIndices(x, kernelSize: 2)
+    let general = Functional.maxPool2dWithIndices(x, kernelSize: 2, ceilMode: true)
+    #expect(fast.output.shape == [2, 3, 3, 6])
+    #expect(general.output.shape == [2, 3, 3, 7])
+    let expected = general.output[.all, .all, .all, 0..<6].toArray()
+    let actual = fast.output.toArray()
+    #expect(actual.count == expected.count)
+    for (a, e) in zip(actual, expected) {
+      #expect(a == e || (a.isNaN && e.isNaN))
+    }
+    #expect(fast.indices.toArray() == general.indices[.all, .all, .all, 0..<6].toArray())
+    #expect(actual.contains { $0.isNaN })
+  }
+
   /// Batches of many planes (split across threads) against reshapes and reductions.
   @Test func largeInputsMatchReductions() {
     let x = Tensor.randn([16, 32, 28, 28], generator: Generator(seed: 7))
