@@ -2,9 +2,11 @@
 /// (AVX-512 / AVX2 / SSE2 picked at run time). Each stands beside the generic Swift loop it
 /// replaces; callers take it only for the layouts it handles.
 ///
-/// Measured (1000x1000 float32, median of 200 calls, this 2-core machine under load; before ->
-/// after in the commit message and the report): the generic loops ran one scalar element at a
-/// time (max/argmax, var, transposed inputs, `where`) or with baseline SSE2 vectors.
+/// Measured (1000x1000 float32, median ms of 200 calls, this 2-core machine under load, before ->
+/// after): where(a > 0, a, b) 12 -> 0.18, a.t() + b 1.1 -> 0.17, a + row 0.10 -> 0.085, max(1)
+/// 0.67 -> 0.076, argmax 0.78 -> 0.063, var(1) 1.3 -> 0.14, sum(0) 0.18 -> 0.057. The generic
+/// loops ran one scalar element at a time (max/argmax, var, transposed inputs, `where`) or with
+/// baseline SSE2 vectors.
 
 import CEmberKernels
 
