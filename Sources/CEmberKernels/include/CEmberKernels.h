@@ -6,6 +6,8 @@
 #include "CEmberGemm.h"
 #include "CEmberElementwise.h"
 #include "CEmberOptimizer.h"
+#include "CEmberReduce.h"
+#include "CEmberStrided.h"
 
 /// Per-thread autograd flags (grad mode, anomaly mode). Thread-local so that one thread's
 /// `withNoGrad` never changes another thread's behaviour; read on every op, so kept in C where a

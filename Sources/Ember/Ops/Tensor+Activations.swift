@@ -1,3 +1,5 @@
+import CEmberKernels
+
 /// Activation functions (PyTorch's `torch.nn.functional` elementwise ones), each with its
 /// forward kernel and a backward rule in tensor ops so it can be differentiated twice.
 
@@ -64,7 +66,14 @@ extension Tensor {
   /// max(x, 0) (`relu`); the gradient at 0 is 0, NaN stays NaN (as PyTorch). Integer tensors
   /// keep their dtype. (`x <= 0 ? 0 : x` is one compare, so NaN costs nothing.)
   public func relu() -> Tensor {
-    let out = mapNumeric("relu", { $0 <= 0 ? 0 : $0 }, { $0 <= 0 ? 0 : $0 }, { $0 > 0 ? $0 : 0 })
+    let out: Tensor
+    if dtype == .float32 && isContiguous && count >= Kernel.simdMinCount {
+      // contiguous float32: the C kernel (AVX vectors; the Swift loop compiles to SSE2)
+      out = Tensor(uninitializedShape: shape, dtype: dtype)
+      _ = Kernel.simdApply(into: out, self, costPerItem: 1, ember_relu_f32)
+    } else {
+      out = mapNumeric("relu", { $0 <= 0 ? 0 : $0 }, { $0 <= 0 ? 0 : $0 }, { $0 > 0 ? $0 : 0 })
+    }
     if Tensor.needsGrad(self) {
       Tensor.record("ReluBackward0", inputs: [self], outputs: [out], savingOutputs: [0]) { ctx in
         let y = try ctx.saved(0)

