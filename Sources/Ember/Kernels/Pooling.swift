@@ -238,8 +238,9 @@ extension Kernel {
         let idx = indices + plane * outPlane
         for o in 0..<outPlane {
           let i = Int(idx[o])
-          precondition(i >= 0 && i < inPlane, "max pool backward: index \(i) out of range")
-          dst[i] += src[o]
+          // a window entirely in the padding (possible with dilation and ceil mode) yields -inf
+          // and an index past the plane, as in PyTorch; it receives no gradient
+          if i >= 0 && i < inPlane { dst[i] += src[o] }
         }
       }
     }

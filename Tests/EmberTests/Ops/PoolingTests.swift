@@ -178,4 +178,19 @@ import Testing
       "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, but input has sizes [1, 1, 0, 5] with dimension 2 being empty"
     )
   }
+
+  /// Windows entirely in the padding (height 1, padding 1, dilation 2, ceil mode): PyTorch 2.15
+  /// gives -inf with indices [5, 4, 5, 6] past the plane, and its backward then corrupts memory
+  /// ("double free or corruption"); Ember gives the same forward and a zero gradient.
+  @Test func windowsEntirelyInThePadding() throws {
+    let x = Tensor([[[[1.0, 2, 3, 4]]]])
+    try x.setRequiresGrad()
+    let (y, indices) = Functional.maxPool2dWithIndices(
+      x, kernelSize: 2, stride: 1, padding: 1, dilation: 2, ceilMode: true)
+    #expect(y.shape == [1, 1, 1, 4])
+    #expect(y.toArray() == [-.infinity, -.infinity, -.infinity, -.infinity])
+    #expect(indices.toArray() == [5, 4, 5, 6])
+    try y.backward(Tensor.ones(like: y))
+    #expect(x.grad?.toArray() == [0, 0, 0, 0])
+  }
 }

@@ -42,8 +42,8 @@ extension NaiveArray {
 extension CaseBuilder {
   /// A kernel size, stride, padding and dilation giving at least one output along a dim of `n`.
   /// With `coveredWindows`, every window holds at least one input element (dilation 1 where
-  /// there is padding): a max pool window entirely in the padding traps Ember's backward (see
-  /// docs/testing.md) where PyTorch gives -inf and a zero gradient.
+  /// there is padding): a max pool window entirely in the padding gives -inf, which finite
+  /// differences cannot check (PoolingTests.windowsEntirelyInThePadding covers that case).
   mutating func window(_ n: Int, maxKernel: Int = 3, coveredWindows: Bool = false) -> (
     k: Int, s: Int, p: Int, d: Int
   ) {
