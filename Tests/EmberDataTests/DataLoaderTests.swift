@@ -338,6 +338,63 @@ struct ProbedDataset: Dataset {
     _ = loader.makeIterator()
     #expect(PrefetchThreads.running.load(ordering: .acquiring) == 0)
   }
+
+  /// The operating system's view (`/proc/self/task`), in a child process so that no other test's
+  /// threads come and go meanwhile: each prefetching iteration adds exactly one thread, and
+  /// none is left after a loader's iteration ends, is abandoned midway, or the loader is dropped
+  /// while an iterator is mid-epoch.
+  @Test func noThreadIsLeftInTheProcess() async {
+    let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+      func settledThreadCount(_ expected: Int) -> Int {
+        // a joined thread's /proc entry can outlive pthread_join for a moment
+        var n = processThreadCount()
+        for _ in 0..<100 where n != expected {
+          usleep(10_000)
+          n = processThreadCount()
+        }
+        return n
+      }
+      var problems: [String] = []
+      let baseline = processThreadCount()
+      let probe = Probe()
+      for round in 0..<5 {
+        var loader: DataLoader? = DataLoader(
+          ProbedDataset(probe: probe, count: 400, delay: 200), batchSize: 4, shuffle: true,
+          generator: Generator(seed: UInt64(round)), prefetch: 3, collate: { $0 })
+        // a full epoch
+        var batches = 0
+        for _ in loader! {
+          batches += 1
+          if batches == 10, processThreadCount() != baseline + 1 {
+            problems.append("round \(round): \(processThreadCount()) threads mid-epoch")
+          }
+        }
+        if settledThreadCount(baseline) != baseline {
+          problems.append("round \(round): \(processThreadCount()) threads after an epoch")
+        }
+        // abandoned midway
+        for (k, _) in loader!.enumerated() where k == 3 + round { break }
+        if settledThreadCount(baseline) != baseline {
+          problems.append("round \(round): \(processThreadCount()) threads after a break")
+        }
+        // the loader dropped while an iterator is mid-epoch, then the iterator
+        var it: DataLoader<ProbedDataset, [Int]>.Iterator? = loader!.makeIterator()
+        _ = it!.next()
+        loader = nil
+        _ = it!.next()
+        it = nil
+        if settledThreadCount(baseline) != baseline {
+          problems.append("round \(round): \(processThreadCount()) threads after dropping")
+        }
+      }
+      FileHandle.standardError.write(
+        (["baseline=\(baseline)"] + problems).joined(separator: "\n").data(using: .utf8)!)
+      exit(problems.isEmpty ? 0 : 1)
+    }
+    let text = stderrText(result)
+    #expect(text.hasPrefix("baseline="), "\(text)")
+    #expect(!text.contains("round"), "\(text)")
+  }
 }
 
 @Suite struct RandomSplitTests {

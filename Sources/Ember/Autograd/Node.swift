@@ -37,13 +37,14 @@ public class Node {
   @exclusivity(unchecked) var retainedGradTensors: [(outputNr: Int, tensor: Unmanaged<Tensor>)] =
     []
 
-  private static let counter = Atomic<Int>(0)
+  static let counter = Atomic<Int>(0)
 
   init(name: String, nextEdges: [Edge], outputs: [OutputMeta]) {
     self.name = name
     self.nextEdges = nextEdges
     self.outputs = outputs
     self.sequenceNr = Node.counter.wrappingAdd(1, ordering: .relaxed).oldValue
+    Node.live.wrappingAdd(1, ordering: .relaxed)
   }
 
   /// The nodes this node sends gradients to, with the input slot, as PyTorch's `next_functions`.
@@ -80,6 +81,7 @@ public class Node {
   /// Tears the graph down iteratively: a long chain of nodes released by recursive deinit would
   /// overflow the stack, so each node hands its uniquely owned successors to a loop instead.
   deinit {
+    Node.live.wrappingSubtract(1, ordering: .relaxed)
     // nodes freed by the loop below were emptied by it and return here without an array
     guard !nextEdges.isEmpty || !saved.isEmpty else { return }
     var pending: [Node] = []

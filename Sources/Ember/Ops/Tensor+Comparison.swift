@@ -94,6 +94,14 @@ extension Tensor {
 
   /// Elements of `x` where `condition` is true, else of `y`, all broadcast (`torch.where`).
   /// Gradients flow to `x` where the condition holds and to `y` elsewhere.
+  ///
+  /// As in PyTorch, the branch not taken still gets a gradient of zero, and its own backward
+  /// multiplies that zero by its local derivative: where that derivative is NaN or infinite
+  /// (`x.sqrt()` or `x.log()` at x <= 0), 0 * NaN makes the input's gradient NaN. So
+  /// `Tensor.where(x .> 0, x.log(), zero)` has a NaN gradient at x = 0. Mask the input first so
+  /// the branch never sees the bad values:
+  /// `let safe = Tensor.where(x .> 0, x, one); Tensor.where(x .> 0, safe.log(), zero)`
+  /// (see docs/reliability.md, "Numerical edge cases").
   public static func `where`(_ condition: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor {
     let cond = condition.dtype == .bool ? condition : condition .!= 0
     let dt = resultType(x, y)
