@@ -147,9 +147,10 @@ extension Kernel {
 
   /// f(a, b) into a new contiguous tensor for float32 inputs whose broadcast shape is 2-d (row
   /// or column broadcasts, transposed views), by the tiled C kernel; nil for other layouts.
-  static func simdZip2D(_ a: Tensor, _ b: Tensor, code: Int32?) -> Tensor? {
+  /// `op` names the op in a broadcast mismatch's message.
+  static func simdZip2D(_ a: Tensor, _ b: Tensor, code: Int32?, op: String) -> Tensor? {
     guard let code, a.dtype == .float32, b.dtype == .float32 else { return nil }
-    let shape = Shape.broadcast(a.shape, b.shape, op: "binary")
+    let shape = Shape.broadcast(a.shape, b.shape, op: op)
     guard shape.count == 2, shape[0] * shape[1] >= simdMinCount else { return nil }
     let sa = Shape.broadcastStrides(shape: a.shape, strides: a.strides, to: shape)
     let sb = Shape.broadcastStrides(shape: b.shape, strides: b.strides, to: shape)

@@ -94,7 +94,9 @@ extension Tensor {
     case .float32:
       if let out = Kernel.simdZip(a, b, Kernel.simdKernel(Op.self)) { return out }
       // broadcast rows/columns and transposed views (2-d): the tiled C kernel
-      if let out = Kernel.simdZip2D(a, b, code: Kernel.simdBinaryCode(Op.self)) { return out }
+      if let out = Kernel.simdZip2D(a, b, code: Kernel.simdBinaryCode(Op.self), op: op) {
+        return out
+      }
       return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
     case .float64: return Kernel.zip(a, b, op: op) { (x: Double, y: Double) in Op.apply(x, y) }
     case .int64: return Kernel.zip(a, b, op: op) { (x: Int64, y: Int64) in Op.apply(x, y) }
@@ -111,7 +113,9 @@ extension Tensor {
     case .float32:
       if let out = Kernel.simdZip(a, b, Kernel.simdKernel(Op.self)) { return out }
       // broadcast rows/columns and transposed views (2-d): the tiled C kernel
-      if let out = Kernel.simdZip2D(a, b, code: Kernel.simdBinaryCode(Op.self)) { return out }
+      if let out = Kernel.simdZip2D(a, b, code: Kernel.simdBinaryCode(Op.self), op: op) {
+        return out
+      }
       return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
     case .float64: return Kernel.zip(a, b, op: op) { (x: Double, y: Double) in Op.apply(x, y) }
     default: preconditionFailure("\(op): expected a floating-point dtype, got \(dtype)")
