@@ -22,8 +22,18 @@ public class Tensor {
   // MARK: autograd metadata
   /// Set on leaves the user marked as requiring grad.
   @exclusivity(unchecked) final var leafRequiresGrad = false
-  /// The node that produced this tensor (nil for leaves).
-  @exclusivity(unchecked) final public internal(set) var gradFn: Node?
+  /// The node that produced this tensor, as recorded (nil for leaves).
+  @exclusivity(unchecked) final var recordedGradFn: Node?
+  /// The node that produced this tensor (nil for leaves), PyTorch's `grad_fn`. A view whose base
+  /// was changed in place since it was made is first read out of the base's new history
+  /// (`AsStridedBackward0`), as PyTorch regenerates a view's grad_fn when it is accessed.
+  final public internal(set) var gradFn: Node? {
+    get {
+      if viewBase != nil { refreshViewHistory() }
+      return recordedGradFn
+    }
+    set { recordedGradFn = newValue }
+  }
   /// Which output of `gradFn` this tensor is.
   @exclusivity(unchecked) final public internal(set) var outputNr = 0
   /// The accumulator node of a leaf while one exists (PyTorch caches it weakly: the graph owns
