@@ -5,48 +5,25 @@
 // integers, Fisher-Yates for `permutation`); checked bit for bit against numpy by
 // Benchmarks/pytorch/check_random_state.py (`ember-bench randomcheck`).
 
+import Ember
+
 #if canImport(Glibc)
   import Glibc
 #endif
 
 struct NumPyRandomState {
-  private var key = [UInt32](repeating: 0, count: 624)
-  private var pos = 624
+  /// numpy's MT19937 is PyTorch's (`init_genrand` seeding from the low 32 bits, the same twist
+  /// and tempering), so Ember's generator gives its raw 32-bit words.
+  private let mt: Generator
   private var cachedGauss: Double?
 
   /// `np.random.RandomState(seed)` for an integer seed in 0 ..< 2^32.
   init(seed: UInt32) {
-    var s = seed
-    for i in 0..<624 {
-      key[i] = s
-      s = 1_812_433_253 &* (s ^ (s >> 30)) &+ UInt32(i + 1)
-    }
-    pos = 624
-  }
-
-  /// Refills the 624-word state (the MT19937 twist).
-  private mutating func twist() {
-    let upper: UInt32 = 0x8000_0000
-    let lower: UInt32 = 0x7fff_ffff
-    let matrixA: UInt32 = 0x9908_b0df
-    for i in 0..<624 {
-      let y = (key[i] & upper) | (key[(i + 1) % 624] & lower)
-      key[i] = key[(i + 397) % 624] ^ (y >> 1) ^ ((y & 1) == 0 ? 0 : matrixA)
-    }
-    pos = 0
+    mt = Generator(seed: UInt64(seed))
   }
 
   /// The next tempered 32-bit output.
-  mutating func nextUInt32() -> UInt32 {
-    if pos == 624 { twist() }
-    var y = key[pos]
-    pos += 1
-    y ^= y >> 11
-    y ^= (y << 7) & 0x9d2c_5680
-    y ^= (y << 15) & 0xefc6_0000
-    y ^= y >> 18
-    return y
-  }
+  mutating func nextUInt32() -> UInt32 { mt.random() }
 
   /// `random_sample()`: a double in [0, 1) from two outputs (27 + 26 bits).
   mutating func nextDouble() -> Double {

@@ -174,10 +174,12 @@ extension Kernel {
           let c = 2 * ow
           var best = xp[top + c]
           var index = top + c
-          for i in [top + c + 1, top + inW + c, top + inW + c + 1] where xp[i] > best || xp[i].isNaN
-          {
-            (best, index) = (xp[i], i)
+          @inline(__always) func tap(_ i: Int) {
+            if xp[i] > best || xp[i].isNaN { (best, index) = (xp[i], i) }
           }
+          tap(top + c + 1)
+          tap(top + inW + c)
+          tap(top + inW + c + 1)
           yr[ow] = best
           ir[ow] = Int64(index)
           ow += 1
