@@ -111,14 +111,17 @@ struct EmberMNIST: ParsableCommand {
     var step = 0
     if let resume {
       let state = try Checkpoint.load(from: URL(fileURLWithPath: resume))
+      // all or nothing: model, optimizer, scheduler and generator (each when the file has it)
       do {
-        try net.loadStateDict(state.model)
-        if let o = state.optimizer { try opt.loadStateDict(o, strict: true) }
-        if let sch = state.scheduler { try scheduler.loadStateDict(sch) }
+        try state.restore(
+          model: net, optimizer: state.optimizer == nil ? nil : opt,
+          scheduler: state.scheduler == nil ? nil : scheduler, file: resume)
       } catch {
-        throw UsageFailure(description: "\(resume) does not fit this run: \(error)")
+        // a CheckpointError names the file itself; the scheduler's errors do not
+        let text =
+          error is CheckpointError ? "\(error)" : "\(resume) does not fit this run: \(error)"
+        throw UsageFailure(description: text.replacingOccurrences(of: "\n", with: " "))
       }
-      if let g = state.generator { Generator.default.state = g }
       firstEpoch = state.epoch
       step = state.step
     }
