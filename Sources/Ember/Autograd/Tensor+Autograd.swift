@@ -328,9 +328,23 @@ extension Tensor {
   {
     guard requiresGrad else { throw AutogradError.doesNotRequireGrad(index: 0) }
     let seed = try Tensor.rootGradient(for: self, gradient, index: 0)
+    if createGraph { Tensor.warnCreateGraphCycle() }
     _ = try Engine.run(
       roots: [gradientEdge()], rootGrads: [seed], keepGraph: retainGraph ?? createGraph,
       createGraph: createGraph, inputs: nil)
+  }
+
+  /// PyTorch's warning (engine.cpp, once per process) for `backward(create_graph=True)`: a
+  /// gradient with history that lands in a leaf's `.grad` holds the leaf through its own graph.
+  /// `grad(of:withRespectTo:)` does not warn, as `torch.autograd.grad` does not.
+  static func warnCreateGraphCycle() {
+    Warnings.once(
+      "backward-create-graph",
+      "Using backward() with create_graph=True will create a reference cycle between the "
+        + "parameter and its gradient which can cause a memory leak. We recommend using "
+        + "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+        + "make sure to reset the .grad fields of your parameters to None after use to break the "
+        + "cycle and avoid the leak.")
   }
 
   static func rootGradient(for output: Tensor, _ gradient: Tensor?, index: Int) throws -> Tensor {

@@ -1,11 +1,3 @@
-import Synchronization
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// How a loss reduces its per-element values: PyTorch's `reduction=` string as an enum.
 ///
 /// `.none` is PyTorch's `'none'`. Every `reduction:` parameter is a plain (non-optional)
@@ -267,13 +259,6 @@ extension Functional {
     return out
   }
 
-  private static let warned = Mutex<Set<String>>([])
-
   /// Prints a PyTorch `UserWarning` to stderr once per process and key.
-  static func warnOnce(_ key: String, _ message: String) {
-    let first = warned.withLock { $0.insert(key).inserted }
-    guard first else { return }
-    var bytes = Array(("warning: " + message + "\n").utf8)
-    _ = write(2, &bytes, bytes.count)
-  }
+  static func warnOnce(_ key: String, _ message: String) { Warnings.once(key, message) }
 }

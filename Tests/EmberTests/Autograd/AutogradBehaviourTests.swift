@@ -190,3 +190,29 @@ final class ResultBox: @unchecked Sendable {
   private let lock = NSLock()
   init() {}
 }
+
+@Suite struct CreateGraphWarningTests {
+  @Test("backward(createGraph: true) warns once about the leaf-gradient cycle; grad(...) does not")
+  func warnsOnceAsPyTorch() async {
+    let backward = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+      let x = try! Tensor([1.0, 2.0], requiresGrad: true)
+      try! (x * x).sum().backward(createGraph: true)
+      try! (x * 3).sum().backward(createGraph: true)
+      x.grad = nil
+    }
+    let text = stderrText(backward)
+    #expect(
+      text.contains(
+        "warning: Using backward() with create_graph=True will create a reference cycle between "
+          + "the parameter and its gradient which can cause a memory leak. We recommend using "
+          + "autograd.grad when creating the graph to avoid this."))
+    #expect(text.components(separatedBy: "reference cycle").count == 2, "warned once: \(text)")
+
+    let gradOnly = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+      let x = try! Tensor([1.0, 2.0], requiresGrad: true)
+      let g = try! grad(of: (x * x).sum(), withRespectTo: x, createGraph: true)
+      try! g.sum().backward()
+    }
+    #expect(stderrText(gradOnly).isEmpty)
+  }
+}
