@@ -1,8 +1,8 @@
 // Contiguous float32 reductions and row-wise softmax, compiled for AVX-512, AVX2 and the
 // baseline, one picked at run time (dispatch.h). Explicit vector extensions keep them vectorised
-// in SwiftPM's -O0 debug builds too. No FMA contraction, and the sums keep the accumulation
-// scheme of the Swift loops they replace (float partials of four vectors added into double
-// lanes), so float32 sums stay as accurate as before.
+// in SwiftPM's -O0 debug builds too. No FMA contraction (softmax's exp16 has explicit FMAs,
+// vecmath.h), and the sums keep the accumulation scheme of the Swift loops they replace (float
+// partials of four vectors added into double lanes), so float32 sums stay as accurate as before.
 
 #include "CEmberReduce.h"
 #include "dispatch.h"

@@ -2,7 +2,8 @@
 #define CEMBER_VECMATH_H
 
 // Vector types and the FastMath formulas (Sources/Ember/Kernels/FastMath.swift) as GNU vector
-// extensions, shared by the C kernels. Include after dispatch.h, with FP_CONTRACT off.
+// extensions, shared by the C kernels, with explicit FMAs in the polynomials (fma16). Include
+// after dispatch.h, with FP_CONTRACT off.
 
 #include <stdint.h>
 
@@ -23,6 +24,17 @@ typedef float v8f __attribute__((vector_size(32)));
 /// m ? a : b lane by lane (m is all ones or all zeros per lane).
 #define select16(m, a, b) ((v16f)((((v16i)(a)) & (m)) | (((v16i)(b)) & ~(m))))
 
+/// a * b + c rounded once. The exp/sigmoid/tanh polynomials use it: a third fewer vector
+/// instructions than separate multiplies and adds (1 thread, 500k floats, clang -O2 on this
+/// Zen 5: exp 0.376 -> 0.252 ns per element, sigmoid 0.524 -> 0.398, tanh 0.681 -> 0.498), with
+/// the same worst error against float64 (exp 1 ulp, sigmoid 3, tanh 1 over 2^24 points) and a
+/// mean error as low or lower. The AVX-512 and AVX2 variants get vfmadd; the baseline x86-64
+/// variant (CPUs without FMA, before 2013) calls libm's fmaf, slow but with the same results, and
+/// arm64 has it natively. The Swift `FastMath` formulas round twice, so a small or strided tensor
+/// (the Swift path) can differ from a large contiguous one in the last bit.
+#define fma16(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#define splat16(c) ((v16f){0} + (c))
+
 #define abs16(x) ((v16f)(((v16i)(x)) & 0x7fffffff))
 
 /// FastMath.exp, 16 lanes: 2^n e^r with n = round(x / ln 2) and the Cephes polynomial for e^r.
@@ -35,16 +47,15 @@ typedef float v8f __attribute__((vector_size(32)));
     v16f ex_m = select16(ex_lo >= ex_x, ex_lo, ex_x);                              \
     v16f xc = select16(ex_hi < ex_m, ex_hi, ex_m);                                 \
     /* 1.5 * 2^23: adding it rounds to an integer */                               \
-    v16f t = xc * 1.4426950408889634f + 12582912.0f;                               \
+    v16f t = fma16(xc, splat16(1.4426950408889634f), splat16(12582912.0f));     \
     v16f n = t - 12582912.0f;                                                      \
-    v16f r = (xc - n * 0.693359375f) - n * -2.1219444e-4f;                         \
-    v16f p = (v16f){0} + 1.98756915e-4f;                                           \
-    p = p * r + 1.3981999507e-3f;                                                  \
-    p = p * r + 8.3334519073e-3f;                                                  \
-    p = p * r + 4.1665795894e-2f;                                                  \
-    p = p * r + 1.6666665459e-1f;                                                  \
-    p = p * r + 5.0000001201e-1f;                                                  \
-    p = p * (r * r) + r + 1.0f;                                                    \
+    v16f r = fma16(n, splat16(2.1219444e-4f), fma16(n, splat16(-0.693359375f), xc)); \
+    v16f p = fma16(splat16(1.98756915e-4f), r, splat16(1.3981999507e-3f));        \
+    p = fma16(p, r, splat16(8.3334519073e-3f));                                    \
+    p = fma16(p, r, splat16(4.1665795894e-2f));                                    \
+    p = fma16(p, r, splat16(1.6666665459e-1f));                                    \
+    p = fma16(p, r, splat16(5.0000001201e-1f));                                    \
+    p = fma16(p, r * r, r) + 1.0f;                                                 \
     /* 2^n as two factors so that neither overflows nor underflows on its own */   \
     v16i ni = (v16i)t - 0x4b400000; /* the magic number's bit pattern */           \
     v16i n1 = ni >> 1;                                                             \
@@ -67,12 +78,11 @@ typedef float v8f __attribute__((vector_size(32)));
     v16f th_x = (X);                                                               \
     v16f th_ax = abs16(th_x);                                                      \
     v16f th_z = th_x * th_x;                                                       \
-    v16f th_p = (v16f){0} - 5.70498872745e-3f;                                     \
-    th_p = th_p * th_z + 2.06390887954e-2f;                                        \
-    th_p = th_p * th_z - 5.37397155531e-2f;                                        \
-    th_p = th_p * th_z + 1.33314422036e-1f;                                        \
-    th_p = th_p * th_z - 3.33332819422e-1f;                                        \
-    v16f th_small = th_x * (1.0f + th_z * th_p); /* keeps the sign of -0.0 */      \
+    v16f th_p = fma16(splat16(-5.70498872745e-3f), th_z, splat16(2.06390887954e-2f)); \
+    th_p = fma16(th_p, th_z, splat16(-5.37397155531e-2f));                          \
+    th_p = fma16(th_p, th_z, splat16(1.33314422036e-1f));                           \
+    th_p = fma16(th_p, th_z, splat16(-3.33332819422e-1f));                          \
+    v16f th_small = th_x * fma16(th_z, th_p, splat16(1.0f)); /* keeps -0.0's sign */ \
     v16f th_large = 1.0f - 2.0f / (exp16(2.0f * th_ax) + 1.0f);                    \
     select16(th_ax < 0.625f, th_small, select16(th_x < 0.0f, -th_large, th_large)); \
   })

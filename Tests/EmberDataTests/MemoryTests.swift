@@ -51,8 +51,14 @@ import Testing
       let g = Generator(seed: 7)
       // synthetic MNIST-shaped data: 512 images in [0, 1), a learnable label (the first
       // pixel's tenth, 0..<10)
-      let images = Tensor.rand([512, 784], generator: g)
-      let labels = (images.narrow(1, start: 0, length: 1).squeeze(1) * 10).floor().to(.int64)
+      let pixels = Tensor.rand([512, 784], generator: g)
+      let labels = (pixels.narrow(1, start: 0, length: 1).squeeze(1) * 10).floor().to(.int64)
+      // normalized as MNIST's pixels are (mean 0, standard deviation 1). On the raw [0, 1)
+      // pixels this SGD sits at the edge of stability: PyTorch's own run swings between 1.2
+      // and 1.9 after step 800 and a last-bit change in exp decides whether Ember's
+      // 10,000-step run ends at 0.56 or 2.45 (both first diverge from PyTorch's losses only
+      // after step 800). Normalized, PyTorch's loss falls steadily to 0.0006 by step 1,600.
+      let images = (pixels - 0.5) / 0.2887
       manualSeed(0)
       let net = Sequential(
         Linear(784, 512), ReLU(), Linear(512, 256), ReLU(), Linear(256, 10))
@@ -128,9 +134,9 @@ import Testing
     // samples are taken while the step's loss (and its 16-node graph) is alive; once the loop
     // ends at most the six parameters' gradient accumulators may stay
     #expect((f["endNodes"] ?? 99) <= 6, "graph nodes alive after the loop: \(text)")
-    // the run trained: the loss fell
+    // the run trained: the mean loss of the last 100 steps is below a tenth of the first 100's
     if let first = f["firstLossMilli"], let last = f["lastLossMilli"] {
-      #expect(last < first, "loss \(first) -> \(last) (x1000)")
+      #expect(last * 10 < first, "loss \(first) -> \(last) (x1000)")
     }
   }
 
