@@ -112,3 +112,82 @@ EMBER_DISPATCH(, ember_lstm_cell_backward_f32,
                (const float *gates, const float *c_prev, const float *c, const float *dh,
                 const float *dout, float *dc, float *dgates, int64_t batch, int64_t hidden),
                (gates, c_prev, c, dh, dout, dc, dgates, batch, hidden))
+
+// The recurrent products of the steps (h W_hh^T forward, dgates W_hh backward): small M (the
+// batch), B (W_hh in the needed orientation) row-major and the same for every step. The native
+// GEMM packs both operands on every call; here B is read in place, 32 columns (two vectors) by 8
+// rows of A at a time. The sums run as ember_sgemm's: K blocks of 192, each a chain of FMAs from
+// zero, then added to C (so the results are its bits).
+#if EMBER_DISPATCH_X86
+#include <immintrin.h>
+
+#define RG_ROWS 8
+#define RG_KC 192
+
+__attribute__((target("avx512f,avx2,fma"))) static void ember_recurrent_gemm_avx512(
+    int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+    float *C, int64_t ldc, int accumulate) {
+  for (int64_t j = 0; j + 32 <= N; j += 32) {
+    for (int64_t i = 0; i < M; i += RG_ROWS) {
+      const int64_t mr = M - i < RG_ROWS ? M - i : RG_ROWS;
+      for (int64_t pc = 0; pc < K; pc += RG_KC) {
+        const int64_t kc = K - pc < RG_KC ? K - pc : RG_KC;
+        __m512 acc[RG_ROWS][2];
+        for (int r = 0; r < RG_ROWS; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+        const float *a = A + i * lda + pc;
+        const float *b = B + pc * ldb + j;
+        if (mr == RG_ROWS) {
+          for (int64_t p = 0; p < kc; p++) {
+            __m512 b0 = _mm512_loadu_ps(b + p * ldb), b1 = _mm512_loadu_ps(b + p * ldb + 16);
+            for (int r = 0; r < RG_ROWS; r++) {
+              __m512 ar = _mm512_set1_ps(a[r * lda + p]);
+              acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+              acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+            }
+          }
+        } else {
+          for (int64_t p = 0; p < kc; p++) {
+            __m512 b0 = _mm512_loadu_ps(b + p * ldb), b1 = _mm512_loadu_ps(b + p * ldb + 16);
+            for (int r = 0; r < mr; r++) {
+              __m512 ar = _mm512_set1_ps(a[r * lda + p]);
+              acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+              acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+            }
+          }
+        }
+        for (int r = 0; r < mr; r++) {
+          float *c = C + (i + r) * ldc + j;
+          if (pc == 0 && !accumulate) {
+            _mm512_storeu_ps(c, acc[r][0]);
+            _mm512_storeu_ps(c + 16, acc[r][1]);
+          } else {
+            _mm512_storeu_ps(c, _mm512_add_ps(_mm512_loadu_ps(c), acc[r][0]));
+            _mm512_storeu_ps(c + 16, _mm512_add_ps(_mm512_loadu_ps(c + 16), acc[r][1]));
+          }
+        }
+      }
+    }
+  }
+}
+#endif
+
+int ember_recurrent_gemm_available(void) {
+#if EMBER_DISPATCH_X86
+  return ember_cpu_level() == EMBER_CPU_AVX512;
+#else
+  return 0;
+#endif
+}
+
+int ember_recurrent_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                             const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate) {
+#if EMBER_DISPATCH_X86
+  if (N % 32 != 0 || K <= 0 || ember_cpu_level() != EMBER_CPU_AVX512) return 0;
+  ember_recurrent_gemm_avx512(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+  return 1;
+#else
+  (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
+  (void)accumulate;
+  return 0;
+#endif
+}

@@ -63,10 +63,10 @@ extension Functional {
     let gates = Tensor(uninitializedShape: [steps, batch, 4 * hidden], dtype: dtype)
     let cells = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
     let output = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
-    // W_hh^T copied once, row-major, for the steps' GEMMs: the GEMM packs its B operand on every
-    // call, and packing it from rows ran 1.2-1.4x faster than from W_hh's columns (M 32, N 1024,
-    // K 256, native AVX-512 GEMM, best of 5 x 200 calls: 475 vs 705 us, 419 vs 485 us on the
-    // loaded 2-core machine); the values and their order in the sums are the same.
+    // W_hh^T copied once, row-major, for the steps' products (Kernel.recurrentGemm reads it in
+    // place; where that falls back to the GEMM, packing B from rows ran 1.2-1.4x faster than
+    // from W_hh's columns: M 32, N 1024, K 256, best of 5 x 200 calls, 475 vs 705 us and 419 vs
+    // 485 us on the loaded 2-core machine). The values and their order in the sums are the same.
     let whhT = Tensor(uninitializedShape: [hidden, 4 * hidden], dtype: dtype)
     Kernel.copy(withNoGrad { weightHH.t() }, into: whhT)
     var projectionBeta = 0
@@ -84,7 +84,7 @@ extension Functional {
         threaded: true)
       Kernel.lstmForward(
         shape, gates: gates.basePointer(T.self),
-        weightHH: UnsafePointer(whhT.basePointer(T.self)), 1, 4 * hidden,
+        weightHHT: UnsafePointer(whhT.basePointer(T.self)),
         h0: UnsafePointer(h0d.basePointer(T.self)),
         c0: UnsafePointer(c0d.basePointer(T.self)), output: output.basePointer(T.self),
         cells: cells.basePointer(T.self))
@@ -118,7 +118,7 @@ extension Functional {
     _ ctx: BackwardContext, _ s: Kernel.LSTMShape, count: Int, hasBias: Bool
   ) throws -> [Tensor?] {
     let weightIH = try ctx.saved(3)
-    let weightHH = try ctx.saved(4)
+    let weightHH = dense(try ctx.saved(4))
     let x = try ctx.saved(count)
     let h0 = try ctx.saved(count + 1)
     let c0 = try ctx.saved(count + 2)
@@ -148,7 +148,7 @@ extension Functional {
       Kernel.lstmBackward(
         s, gates: UnsafePointer(gates.basePointer(T.self)),
         cells: UnsafePointer(cells.basePointer(T.self)), c0: UnsafePointer(c0.basePointer(T.self)),
-        weightHH: pwhh, weightHH.strides[0], weightHH.strides[1],
+        weightHH: pwhh,
         dout: UnsafePointer(dout.basePointer(T.self)), dh: dh.basePointer(T.self),
         dc: dc.basePointer(T.self), dgates: dgates.basePointer(T.self),
         needsInitialH: ctx.needsInputGrad(1))
