@@ -6,6 +6,7 @@
 #include "CEmberGemm.h"
 #include "CEmberElementwise.h"
 #include "CEmberOptimizer.h"
+#include "CEmberRecurrent.h"
 #include "CEmberReduce.h"
 #include "CEmberStrided.h"
 

@@ -14,9 +14,12 @@ import Synchronization
 /// `namedParameters()` are PyTorch's and a PyTorch checkpoint loads as is. Read one with
 /// `registeredParameter("weight_hh_l1_reverse")` or through ``allWeights``.
 ///
-/// Each time step is written with tensor ops (matrix products, `sigmoid`, `tanh`, ...), so
-/// autograd, double backward and `gradcheck` go through it; the input projection of a whole
-/// sequence is one matrix product per layer and direction, as PyTorch's CPU path does.
+/// RNN, GRU and a projected LSTM write each time step with tensor ops (matrix products,
+/// `sigmoid`, `tanh`, ...), so autograd, double backward and `gradcheck` go through it; the
+/// input projection of a whole sequence is one matrix product per layer and direction, as
+/// PyTorch's CPU path does. An LSTM without projection runs each layer and direction as one
+/// fused op, `Functional.lstmLayer` (PyTorch's mkldnn RNN layer), whose backward with
+/// `createGraph` differentiates the same composed ops.
 public class RNNBase: Module {
   /// The recurrence (PyTorch's `mode` strings).
   public enum Mode: String, Sendable {
@@ -232,10 +235,20 @@ public class RNNBase: Module {
   }
 
   /// One layer in one direction: the input projection of every step in one matrix product, then
-  /// the recurrence step by step (PyTorch's `FullLayer` on CPU).
+  /// the recurrence step by step (PyTorch's `FullLayer` on CPU). An LSTM without projection runs
+  /// as one fused op (`Functional.lstmLayer`), whose double backward differentiates the same
+  /// composed ops as the code below.
   private func runDirection(
     _ x: Tensor, reverse: Bool, h h0: Tensor, c c0: Tensor?, _ w: LayerWeights
   ) -> (Tensor, Tensor, Tensor?) {
+    if mode == .lstm && w.hr == nil, let c0 {
+      // the fused recurrence (one node for the sequence, one GEMM per weight gradient); the
+      // composed LSTM below stays for projections
+      let r = Functional.lstmLayer(
+        x, h0: h0, c0: c0, weightIH: w.ih, weightHH: w.hh, biasIH: w.biasIH, biasHH: w.biasHH,
+        reverse: reverse)
+      return (r.output, r.h, r.c)
+    }
     let steps = x.shape[0]
     let batch = x.shape[1]
     // RNN and LSTM add both biases to the projection once, not at every step; GRU keeps b_hh in

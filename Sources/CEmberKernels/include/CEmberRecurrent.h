@@ -1,0 +1,37 @@
+#ifndef CEMBER_RECURRENT_H
+#define CEMBER_RECURRENT_H
+
+#include <stdint.h>
+
+/// The fused LSTM cell of one time step, float32, gates in PyTorch's order i, f, g, o.
+///
+/// `gates` is [batch, 4 * hidden] (rows contiguous) holding the pre-activations
+/// x W_ih^T + b_ih + b_hh + h W_hh^T; they are overwritten with the activations
+/// (sigmoid i, f, o and tanh g), which the backward cell reads. Then, per element,
+/// c = f * c_prev + i * g and h = o * tanh(c), each product rounded on its own (no FMA), with
+/// `FastMath`'s sigmoid and tanh: the same numbers as the composed tensor ops.
+/// `c_prev`, `c` and `h` are [batch, hidden] with rows `hidden` apart.
+void ember_lstm_cell_f32(float *gates, const float *c_prev, float *c, float *h, int64_t batch,
+                         int64_t hidden);
+
+/// The backward of ``ember_lstm_cell_f32`` for one step. `gates` holds the activations it
+/// wrote; `c_prev` and `c` the cell states before and after the step. The gradient with respect
+/// to h is `dh + dout` (`dout` may be NULL). `dc` holds the gradient with respect to c on entry
+/// and the one with respect to c_prev on return. Writes the pre-activation gradients to
+/// `dgates` [batch, 4 * hidden].
+void ember_lstm_cell_backward_f32(const float *gates, const float *c_prev, const float *c,
+                                  const float *dh, const float *dout, float *dc, float *dgates,
+                                  int64_t batch, int64_t hidden);
+
+/// C (M x N) = A (M x K) @ B (K x N), or C += A @ B when `accumulate`, float32, every operand
+/// row-major with rows `lda`, `ldb`, `ldc` apart: the recurrent products of the LSTM steps, B
+/// read in place (not packed per call). The sums are ``ember_sgemm``'s: K blocks of 192, each a
+/// chain of FMAs from zero added to C, so the results are its bits. Returns 1 when done, 0 (C
+/// untouched) unless N is a multiple of 32 and the CPU has AVX-512: the caller then uses the GEMM.
+int ember_recurrent_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                             const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
+
+/// Whether ``ember_recurrent_gemm_f32`` runs on this CPU (1: AVX-512).
+int ember_recurrent_gemm_available(void);
+
+#endif

@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+
+@testable import Ember
+
+// MARK: - golden cases of Fixtures/lstm_layer.json (make_lstm_layer_fixtures.py)
+
+private struct LSTMLayerCase: Decodable, Sendable, CustomTestStringConvertible {
+  struct Values: Decodable, Sendable {
+    let shape: [Int]
+    let data: [Double]
+  }
+
+  let id: String
+  let dtype: String
+  let reverse: Bool
+  let bias: Bool
+  let tensors: [String: Values]
+  let output: Values
+  let h: Values
+  let c: Values
+  let grads: [String: Values]
+
+  var testDescription: String { id }
+  var type: DType { dtype == "float32" ? .float32 : .float64 }
+
+  func tensor(_ name: String, requiresGrad: Bool = false) -> Tensor {
+    let v = tensors[name]!
+    let t = Tensor(shape: v.shape, scalars: v.data).to(type)
+    if requiresGrad { try! t.setRequiresGrad() }
+    return t
+  }
+
+  static let all: [LSTMLayerCase] = {
+    let url = Bundle.module.url(
+      forResource: "lstm_layer", withExtension: "json", subdirectory: "Fixtures")!
+    struct File: Decodable { let cases: [LSTMLayerCase] }
+    return try! JSONDecoder().decode(File.self, from: Data(contentsOf: url)).cases
+  }()
+}
+
+/// The arguments of one layer: input, h0, c0, weight_ih, weight_hh and the biases (if any).
+private func layer(
+  _ xs: [Tensor], reverse: Bool, composed: Bool = false
+) -> (output: Tensor, h: Tensor, c: Tensor) {
+  let (bi, bh) = xs.count > 5 ? (xs[5], xs[6]) : (nil, nil)
+  if composed {
+    return Functional.lstmLayerComposed(
+      xs[0], h0: xs[1], c0: xs[2], weightIH: xs[3], weightHH: xs[4], biasIH: bi, biasHH: bh,
+      reverse: reverse)
+  }
+  return Functional.lstmLayer(
+    xs[0], h0: xs[1], c0: xs[2], weightIH: xs[3], weightHH: xs[4], biasIH: bi, biasHH: bh,
+    reverse: reverse)
+}
+
+/// Deterministic leaves for a layer of the given sizes, in `dtype`.
+private func leaves(
+  steps: Int, batch: Int, input: Int, hidden: Int, bias: Bool, dtype: DType, seed: Int
+) -> [Tensor] {
+  var shapes = [
+    [steps, batch, input], [batch, hidden], [batch, hidden], [4 * hidden, input],
+    [4 * hidden, hidden],
+  ]
+  if bias { shapes += [[4 * hidden], [4 * hidden]] }
+  return shapes.enumerated().map { k, shape in
+    let t = (leaf64(shape, seed: seed + k).detach() * 0.5).to(dtype)
+    try! t.setRequiresGrad()
+    return t
+  }
+}
+
+@Suite(.isolatedGenerator) struct LSTMLayerTests {
+  /// Output, final state and every gradient equal PyTorch's nn.LSTM (float32 through its mkldnn
+  /// layer, float64 composed), forward and reverse, with and without biases.
+  @Test(arguments: LSTMLayerCase.all)
+  fileprivate func matchesPyTorch(_ c: LSTMLayerCase) throws {
+    var names = ["input", "h0", "c0", "weight_ih", "weight_hh"]
+    if c.bias { names += ["bias_ih", "bias_hh"] }
+    let xs = names.map { c.tensor($0, requiresGrad: true) }
+    let (out, h, cN) = layer(xs, reverse: c.reverse)
+    let (rtol, atol) = c.type == .float32 ? (1e-4, 1e-5) : (1e-10, 1e-12)
+    expectTensor(out, shape: c.output.shape, c.output.data, rtol: rtol, atol: atol)
+    expectTensor(h, shape: c.h.shape, c.h.data, rtol: rtol, atol: atol)
+    expectTensor(cN, shape: c.c.shape, c.c.data, rtol: rtol, atol: atol)
+    #expect(out.gradFn?.name == "MkldnnRnnLayerBackward0")
+    let loss =
+      (out * c.tensor("w_out")).sum() + (h * c.tensor("w_h")).sum()
+      + (cN * c.tensor("w_c")).sum()
+    let gs = try grad(of: [loss], withRespectTo: xs)
+    for (name, g) in zip(names, gs) {
+      let expected = c.grads[name]!
+      expectTensor(g, shape: expected.shape, expected.data, rtol: rtol, atol: atol)
+    }
+  }
+
+  @Test func fixturesCoverBothDirectionsAndDTypes() {
+    let cases = LSTMLayerCase.all
+    #expect(cases.count == 4)
+    #expect(cases.contains { $0.reverse } && cases.contains { !$0.reverse })
+    #expect(cases.contains { !$0.bias })
+    #expect(Set(cases.map(\.dtype)) == ["float32", "float64"])
+  }
+
+  /// The fused float32 forward gives the composed ops' bits (same GEMMs, same sigmoid/tanh
+  /// formulas, no FMA), and its gradients agree with the composed ones; also for a transposed
+  /// (batch-first) input, no biases, and hidden sizes with vector tails.
+  @Test(arguments: [(false, true, 19), (true, true, 16), (true, false, 5)])
+  func fusedEqualsComposed(reverse: Bool, bias: Bool, hidden: Int) throws {
+    let xs = leaves(
+      steps: 6, batch: 3, input: 4, hidden: hidden, bias: bias, dtype: .float32, seed: 11)
+    // a non-contiguous input, as batch-first layers pass
+    let xT = xs[0].transpose(0, 1).contiguous().detach()
+    try xT.setRequiresGrad()
+    let args = [xT.transpose(0, 1)] + xs.dropFirst()
+    let fused = layer(args, reverse: reverse)
+    let composed = layer(args, reverse: reverse, composed: true)
+    #expect(fused.output.equal(composed.output))
+    #expect(fused.h.equal(composed.h))
+    #expect(fused.c.equal(composed.c))
+    let w = leaf64(fused.output.shape, seed: 40).detach().to(.float32)
+    func gradients(_ r: (output: Tensor, h: Tensor, c: Tensor)) throws -> [Tensor?] {
+      let loss = (r.output * w).sum() + r.h.sum() + (r.c * 0.5).sum()
+      return try grad(of: [loss], withRespectTo: [xT] + xs.dropFirst())
+    }
+    for (a, b) in zip(try gradients(fused), try gradients(composed)) {
+      expectClose(a!.toArray(), b!.toArray(), rtol: 1e-5, atol: 1e-6)
+    }
+  }
+
+  @Test func gradcheckFloat64() throws {
+    for reverse in [false, true] {
+      let xs = leaves(
+        steps: 3, batch: 2, input: 3, hidden: 4, bias: true, dtype: .float64, seed: 21)
+      try gradcheck(
+        { xs in
+          let r = layer(xs, reverse: reverse)
+          return [r.output, r.h, r.c]
+        }, inputs: xs)
+    }
+  }
+
+  @Test func gradgradcheckFloat64() throws {
+    let xs = leaves(steps: 3, batch: 2, input: 2, hidden: 3, bias: true, dtype: .float64, seed: 31)
+    try gradgradcheck(
+      { xs in
+        let r = layer(xs, reverse: true)
+        return r.output.sum(dim: 0) + r.c * r.h
+      }, inputs: xs)
+  }
+
+  /// With createGraph the gradients go through the composed ops: they have history, and the
+  /// second derivatives equal those of the composed layer.
+  @Test func doubleBackwardEqualsComposed() throws {
+    let xs = leaves(steps: 4, batch: 2, input: 3, hidden: 5, bias: true, dtype: .float64, seed: 51)
+    func secondOrder(composed: Bool) throws -> [Double] {
+      let r = layer(xs, reverse: false, composed: composed)
+      let loss = (r.output * r.output).sum() + r.h.sum() + r.c.sum()
+      let gs = try grad(of: [loss], withRespectTo: xs, createGraph: true)
+      #expect(gs.allSatisfy { $0!.requiresGrad })
+      let gsum = gs.map { ($0! * $0!).sum() }.reduce(Tensor(0.0), +)
+      let hs = try grad(of: [gsum], withRespectTo: xs)
+      return gs.flatMap { $0!.toArray() } + hs.flatMap { $0!.toArray() }
+    }
+    expectClose(
+      try secondOrder(composed: false), try secondOrder(composed: true), rtol: 1e-10, atol: 1e-12)
+  }
+
+  @Test func noHistoryWithoutGrad() {
+    let xs = leaves(steps: 2, batch: 1, input: 2, hidden: 3, bias: false, dtype: .float32, seed: 61)
+    let r = withNoGrad { layer(xs, reverse: false) }
+    #expect(!r.output.requiresGrad && r.output.gradFn == nil)
+    let composed = layer(xs.map { $0.detach() }, reverse: false, composed: true)
+    #expect(r.output.equal(composed.output))
+  }
+}
