@@ -1,8 +1,9 @@
 // The fused LSTM cell, forward and backward, float32 (Sources/Ember/Kernels/Recurrent.swift calls
 // it once per time step). Compiled for AVX-512, AVX2 and the baseline, one picked at run time
 // (dispatch.h), with 16-lane vector extensions so debug builds stay vectorised. No FMA
-// contraction, and sigmoid/tanh are vecmath.h's `FastMath` formulas, so the forward gives the
-// same bits as the composed tensor ops (sigmoid, tanh, mul, add) it replaces.
+// contraction in the cell's products and sums; sigmoid/tanh are vecmath.h's `FastMath` formulas
+// (with FMAs in their polynomials, as the elementwise kernels of large tensors), so the forward
+// agrees with the composed tensor ops (sigmoid, tanh, mul, add) it replaces to a few ulp.
 
 #include "CEmberRecurrent.h"
 #include "dispatch.h"

@@ -102,8 +102,10 @@ private func leaves(
     #expect(Set(cases.map(\.dtype)) == ["float32", "float64"])
   }
 
-  /// The fused float32 forward gives the composed ops' bits (same GEMMs, same sigmoid/tanh
-  /// formulas, no FMA), and its gradients agree with the composed ones; also for a transposed
+  /// The fused float32 forward agrees with the composed ops to a few ulp (same GEMMs, same
+  /// sigmoid/tanh formulas; the fused cell evaluates their polynomials with FMAs, as the C
+  /// kernels of large contiguous tensors do, while the composed ops on these small tensors take
+  /// the Swift formulas, which round twice), and so do its gradients; also for a transposed
   /// (batch-first) input, no biases, and hidden sizes with vector tails.
   @Test(arguments: [(false, true, 19), (true, true, 16), (true, false, 5)])
   func fusedEqualsComposed(reverse: Bool, bias: Bool, hidden: Int) throws {
@@ -115,9 +117,10 @@ private func leaves(
     let args = [xT.transpose(0, 1)] + xs.dropFirst()
     let fused = layer(args, reverse: reverse)
     let composed = layer(args, reverse: reverse, composed: true)
-    #expect(fused.output.equal(composed.output))
-    #expect(fused.h.equal(composed.h))
-    #expect(fused.c.equal(composed.c))
+    for (a, b) in [(fused.output, composed.output), (fused.h, composed.h), (fused.c, composed.c)] {
+      #expect(a.shape == b.shape)
+      expectClose(a.toArray(), b.toArray(), rtol: 1e-6, atol: 1e-7)
+    }
     let w = leaf64(fused.output.shape, seed: 40).detach().to(.float32)
     func gradients(_ r: (output: Tensor, h: Tensor, c: Tensor)) throws -> [Tensor?] {
       let loss = (r.output * w).sum() + r.h.sum() + (r.c * 0.5).sum()
@@ -171,6 +174,7 @@ private func leaves(
     let r = withNoGrad { layer(xs, reverse: false) }
     #expect(!r.output.requiresGrad && r.output.gradFn == nil)
     let composed = layer(xs.map { $0.detach() }, reverse: false, composed: true)
-    #expect(r.output.equal(composed.output))
+    // a few ulp apart, as in fusedEqualsComposed
+    expectClose(r.output.toArray(), composed.output.toArray(), rtol: 1e-6, atol: 1e-7)
   }
 }
