@@ -41,8 +41,10 @@ enum Engine {
   ///
   /// - inputs: when given (autograd.grad), gradients arriving at these edges are returned instead
   ///   of being accumulated into `.grad`, and only nodes that lead to them run.
-  static func run(
-    roots: [Edge], rootGrads: [Tensor], keepGraph: Bool, createGraph: Bool, inputs: [Edge]?
+  ///
+  /// Generic over the collections so `backward()` passes its one root without two arrays.
+  static func run<Roots: Collection<Edge>, Seeds: Collection<Tensor>>(
+    roots: Roots, rootGrads: Seeds, keepGraph: Bool, createGraph: Bool, inputs: [Edge]?
   ) throws -> [Tensor?] {
     // 1. Discover the graph: number the nodes, record their edges and count dependencies.
     // The tables' arrays come from this thread's previous run when there is one (emptied, with

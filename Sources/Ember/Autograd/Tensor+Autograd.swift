@@ -358,7 +358,8 @@ extension Tensor {
     guard requiresGrad else { throw AutogradError.doesNotRequireGrad(index: 0) }
     let seed = try Tensor.rootGradient(for: self, gradient, index: 0)
     _ = try Engine.run(
-      roots: [gradientEdge()], rootGrads: [seed], keepGraph: retainGraph ?? createGraph,
+      roots: CollectionOfOne(gradientEdge()), rootGrads: CollectionOfOne(seed),
+      keepGraph: retainGraph ?? createGraph,
       createGraph: createGraph, inputs: nil)
   }
 
