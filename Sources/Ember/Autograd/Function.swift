@@ -86,8 +86,9 @@ public final class FunctionContext {
 
   /// Tensors passed to `saveForBackward` during forward, before the node exists.
   var pendingSaved: [Tensor] = []
-  /// The saved slots once the node was recorded (shared with the node, which frees them).
-  var savedSlots: [SavedTensor]? = nil
+  /// Whether the node was recorded: the saved slots then live on it (``Node/saved``), which
+  /// frees them.
+  var hasSavedSlots = false
   /// The node, without a reference count since the node owns the context (and not `weak`, which
   /// would give the node a side table): the node resets it in its `deinit`, so a context kept
   /// past its node reports ``AutogradError/graphFreed`` instead of reaching a freed node.
@@ -117,9 +118,9 @@ public final class FunctionContext {
   /// modified in place after forward.
   public var savedTensors: [Tensor] {
     get throws {
-      guard let slots = savedSlots else { return pendingSaved }
+      guard hasSavedSlots else { return pendingSaved }
       guard let node else { throw AutogradError.graphFreed }
-      return try slots.map { try $0.unpack(for: node) }
+      return try node.saved.map { try $0.unpack(for: node) }
     }
   }
 
@@ -159,7 +160,7 @@ final class CustomFunctionNode: Node {
   ) {
     self.context = context
     self.backwardRule = backward
-    super.init(name: name, nextEdges: nextEdges, outputs: outputs)
+    super.init(name: name, nextEdges: SmallList(nextEdges), outputs: SmallList(outputs))
     context.nodeLink = Unmanaged.passUnretained(self)
   }
 
@@ -258,7 +259,7 @@ final class CustomFunctionNode: Node {
       return SavedTensor(t)
     }
     ctx.pendingSaved = []
-    ctx.savedSlots = slots
+    ctx.hasSavedSlots = true
     node.saved = slots
     return outputs
   }

@@ -23,9 +23,11 @@ struct OutputMeta {
 public class Node {
   /// PyTorch's class name of the node, e.g. `MulBackward0`, `AccumulateGrad`.
   public let name: String
-  @exclusivity(unchecked) var nextEdges: [Edge]
+  /// Edges to the inputs' nodes, inline for one or two inputs (``SmallList``).
+  @exclusivity(unchecked) var nextEdges: SmallList<Edge>
   let sequenceNr: Int
-  @exclusivity(unchecked) var outputs: [OutputMeta]
+  /// Shape and dtype of each output, inline for one or two outputs.
+  @exclusivity(unchecked) var outputs: SmallList<OutputMeta>
   /// Hooks on the gradient of each output (registered through non-leaf tensors).
   @exclusivity(unchecked) var preHooks: [(outputNr: Int, hook: (Tensor) -> Tensor?)] = []
   /// Non-leaf tensors whose `.grad` is kept (`retainGrad()`), by output number.
@@ -39,10 +41,18 @@ public class Node {
 
   static let counter = Atomic<Int>(0)
 
-  init(name: String, nextEdges: [Edge], outputs: [OutputMeta]) {
+  init(name: String, nextEdges: SmallList<Edge>, outputs: SmallList<OutputMeta>) {
     self.name = name
     self.nextEdges = nextEdges
     self.outputs = outputs
+    self.sequenceNr = Node.counter.wrappingAdd(1, ordering: .relaxed).oldValue
+    Node.live.wrappingAdd(1, ordering: .relaxed)
+  }
+
+  init(name: String, nextEdges: [Edge], outputs: [OutputMeta]) {
+    self.name = name
+    self.nextEdges = SmallList(nextEdges)
+    self.outputs = SmallList(outputs)
     self.sequenceNr = Node.counter.wrappingAdd(1, ordering: .relaxed).oldValue
     Node.live.wrappingAdd(1, ordering: .relaxed)
   }
@@ -75,7 +85,7 @@ public class Node {
 
   /// Frees what the node saved for backward (after a backward without retainGraph).
   func releaseSaved() {
-    for s in saved { s.release() }
+    for i in saved.indices { saved[i].release() }
   }
 
   /// Tears the graph down iteratively: a long chain of nodes released by recursive deinit would
@@ -84,28 +94,61 @@ public class Node {
     Node.live.wrappingSubtract(1, ordering: .relaxed)
     // nodes freed by the loop below were emptied by it and return here without an array
     guard !nextEdges.isEmpty || !saved.isEmpty else { return }
-    var pending: [Node] = []
-    Node.detachChildren(of: self, into: &pending)
-    while var node = pending.popLast() {
-      if isKnownUniquelyReferenced(&node) {
-        Node.detachChildren(of: node, into: &pending)
+    // the first nodes wait on the stack (a graph of a few ops frees no array here: the growing
+    // array was 2 allocations per graph of ember-bench scalar)
+    withUnsafeTemporaryAllocation(of: Unmanaged<Node>.self, capacity: 16) { inline in
+      var pending = PendingNodes(inline: inline)
+      Node.detachChildren(of: self, into: &pending)
+      while var node = pending.popLast() {
+        if isKnownUniquelyReferenced(&node) {
+          Node.detachChildren(of: node, into: &pending)
+        }
       }
     }
   }
 
-  private static func detachChildren(of node: Node, into pending: inout [Node]) {
+  /// The teardown loop's stack of nodes: a fixed buffer (holding retained references), then an
+  /// array once that is full.
+  private struct PendingNodes {
+    let inline: UnsafeMutableBufferPointer<Unmanaged<Node>>
+    var inlineCount = 0
+    var overflow: [Node] = []
+
+    init(inline: UnsafeMutableBufferPointer<Unmanaged<Node>>) { self.inline = inline }
+
+    mutating func append(_ n: Node) {
+      if inlineCount < inline.count {
+        inline[inlineCount] = Unmanaged.passRetained(n)
+        inlineCount += 1
+      } else {
+        overflow.append(n)
+      }
+    }
+
+    /// The last node pushed (the overflow only fills while the buffer is full).
+    mutating func popLast() -> Node? {
+      if let n = overflow.popLast() { return n }
+      guard inlineCount > 0 else { return nil }
+      inlineCount -= 1
+      return inline[inlineCount].takeRetainedValue()
+    }
+  }
+
+  private static func detachChildren(of node: Node, into pending: inout PendingNodes) {
     for edge in node.nextEdges {
       if let n = edge.node { pending.append(n) }
     }
-    node.nextEdges = []
-    for saved in node.saved {
+    node.nextEdges = SmallList()
+    guard !node.saved.isEmpty else { return }
+    var saved: [SavedTensor] = []
+    swap(&saved, &node.saved)
+    for i in saved.indices {
       // (a retained grad's registration goes with `t`'s deinit, through `retainedGradNode`)
-      if var t = saved.takeForTeardown(), isKnownUniquelyReferenced(&t), let fn = t.gradFn {
+      if var t = saved[i].takeForTeardown(), isKnownUniquelyReferenced(&t), let fn = t.gradFn {
         t.gradFn = nil
         pending.append(fn)
       }
     }
-    node.saved = []
   }
 }
 
@@ -144,8 +187,8 @@ public final class AccumulateGrad: Node {
   init(variable: Tensor) {
     self.variable = variable
     super.init(
-      name: "AccumulateGrad", nextEdges: [],
-      outputs: [OutputMeta(shape: variable.shape, dtype: variable.dtype)])
+      name: "AccumulateGrad", nextEdges: SmallList(),
+      outputs: SmallList(OutputMeta(shape: variable.shape, dtype: variable.dtype)))
   }
 
   deinit {
@@ -174,14 +217,28 @@ public final class AccumulateGrad: Node {
 /// differentiated again (`createGraph`).
 final class FunctionNode: Node {
   let rule: (BackwardContext) throws -> [Tensor?]
+  /// A Swift number operand the rule reads (``BackwardContext/number``), kept here so that the
+  /// rule of `x * 2` captures nothing: a capturing closure is one more heap object per op.
+  let number: WrappedNumber
 
   init(
-    name: String, nextEdges: [Edge], outputs: [OutputMeta], saved: [SavedTensor],
+    name: String, nextEdges: SmallList<Edge>, outputs: SmallList<OutputMeta>,
+    saved: [SavedTensor], number: WrappedNumber = .int(0),
     rule: @escaping (BackwardContext) throws -> [Tensor?]
   ) {
     self.rule = rule
+    self.number = number
     super.init(name: name, nextEdges: nextEdges, outputs: outputs)
     self.saved = saved
+  }
+
+  convenience init(
+    name: String, nextEdges: [Edge], outputs: [OutputMeta], saved: [SavedTensor],
+    rule: @escaping (BackwardContext) throws -> [Tensor?]
+  ) {
+    self.init(
+      name: name, nextEdges: SmallList(nextEdges), outputs: SmallList(outputs), saved: saved,
+      rule: rule)
   }
 
   override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
@@ -202,6 +259,9 @@ public struct BackwardContext {
 
   /// The i-th saved tensor; throws if it was freed or modified in place since it was saved.
   public func saved(_ i: Int) throws -> Tensor { try node.saved[i].unpack(for: node) }
+
+  /// The Swift number operand recorded with the node (`s` of `x * s`).
+  var number: WrappedNumber { node.number }
 
   /// Whether input `i` needs a gradient (PyTorch's `ctx.needs_input_grad[i]`).
   public func needsInputGrad(_ i: Int) -> Bool { node.nextEdges[i].node != nil }

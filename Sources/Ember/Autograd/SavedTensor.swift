@@ -4,12 +4,15 @@
 /// held as a history-free alias, so the node does not keep itself alive; unpacking rebuilds the
 /// link from the node that owns the saved tensor (the one passed to ``unpack(for:)``), so no
 /// back reference (and no `weak` one, which would give the node a side table) is kept.
-final class SavedTensor {
-  @exclusivity(unchecked) private var tensor: Tensor?
+///
+/// A struct stored in the node's `saved` array (a class instance per saved tensor was two of the
+/// heap objects recorded by each `x * y`); the node releases its copies in place.
+struct SavedTensor {
+  private var tensor: Tensor?
   private let savedVersion: Int
   private let isOutput: Bool
   private let outputNr: Int
-  @exclusivity(unchecked) private var released = false
+  private var released = false
 
   init(_ t: Tensor) {
     tensor = t
@@ -25,13 +28,13 @@ final class SavedTensor {
     self.outputNr = outputNr
   }
 
-  func release() {
+  mutating func release() {
     tensor = nil
     released = true
   }
 
   /// Hands the tensor to the graph teardown loop.
-  func takeForTeardown() -> Tensor? {
+  mutating func takeForTeardown() -> Tensor? {
     defer { tensor = nil }
     return tensor
   }

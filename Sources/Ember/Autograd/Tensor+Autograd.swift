@@ -265,13 +265,22 @@ extension Tensor {
       for t in saving { saved.append(SavedTensor(t)) }
       for k in savingOutputs { saved.append(SavedTensor(output: outputs[k], outputNr: k)) }
     }
-    var edges: [Edge] = []
-    edges.reserveCapacity(inputs.count + noneEdges)
-    for t in inputs { edges.append(t.gradientEdge()) }
-    for _ in 0..<noneEdges { edges.append(.none) }
-    var metas: [OutputMeta] = []
-    metas.reserveCapacity(outputs.count)
-    for o in outputs { metas.append(OutputMeta(shape: o.shape, dtype: o.dtype)) }
+    let edges: SmallList<Edge>
+    if inputs.count == 1 && noneEdges == 0 {
+      edges = SmallList(inputs[0].gradientEdge())
+    } else {
+      var list: [Edge] = []
+      list.reserveCapacity(inputs.count + noneEdges)
+      for t in inputs { list.append(t.gradientEdge()) }
+      for _ in 0..<noneEdges { list.append(.none) }
+      edges = SmallList(list)
+    }
+    let metas: SmallList<OutputMeta>
+    if outputs.count == 1 {
+      metas = SmallList(OutputMeta(shape: outputs[0].shape, dtype: outputs[0].dtype))
+    } else {
+      metas = SmallList(outputs.map { OutputMeta(shape: $0.shape, dtype: $0.dtype) })
+    }
     let node = FunctionNode(
       name: name, nextEdges: edges, outputs: metas, saved: saved, rule: rule)
     for (i, o) in outputs.enumerated() {
@@ -289,17 +298,22 @@ extension Tensor {
   /// -> 892.5M Ir). (Inlining the array form instead, hoping its call sites' literals would be
   /// stack-promoted, cost 6% more: `Array(unsafeUninitializedCapacity:)` looks up generic
   /// metadata at run time.)
+  ///
+  /// The edges and the output's metadata are stored inline in the node (``SmallList``), and
+  /// `number` (the Swift number of `x * s`) is kept on the node for the rule to read
+  /// (``BackwardContext/number``), so a rule needs no captures.
   static func record(
     _ name: String, input a: Tensor, _ b: Tensor? = nil, numberEdge: Bool = false,
-    output: Tensor, saving: [Tensor] = [], rule: @escaping (BackwardContext) throws -> [Tensor?]
+    number: WrappedNumber = .int(0), output: Tensor, saving: [Tensor] = [],
+    rule: @escaping (BackwardContext) throws -> [Tensor?]
   ) {
-    let edges: [Edge]
+    let edges: SmallList<Edge>
     if let b {
-      edges = [a.gradientEdge(), b.gradientEdge()]
+      edges = SmallList(a.gradientEdge(), b.gradientEdge())
     } else if numberEdge {
-      edges = [a.gradientEdge(), .none]
+      edges = SmallList(a.gradientEdge(), .none)
     } else {
-      edges = [a.gradientEdge()]
+      edges = SmallList(a.gradientEdge())
     }
     let saved: [SavedTensor]
     switch saving.count {
@@ -309,8 +323,23 @@ extension Tensor {
     default: saved = saving.map { SavedTensor($0) }
     }
     let node = FunctionNode(
-      name: name, nextEdges: edges, outputs: [OutputMeta(shape: output.shape, dtype: output.dtype)],
-      saved: saved, rule: rule)
+      name: name, nextEdges: edges,
+      outputs: SmallList(OutputMeta(shape: output.shape, dtype: output.dtype)), saved: saved,
+      number: number, rule: rule)
+    output.gradFn = node
+    output.outputNr = 0
+  }
+
+  /// ``record(_:input:_:numberEdge:number:output:saving:rule:)`` for an op on two tensors whose
+  /// rule reads up to two saved tensors (`x * y`): no array of the tensors to save is built.
+  static func record(
+    _ name: String, input a: Tensor, _ b: Tensor, output: Tensor, saving s0: Tensor,
+    _ s1: Tensor, rule: @escaping (BackwardContext) throws -> [Tensor?]
+  ) {
+    let node = FunctionNode(
+      name: name, nextEdges: SmallList(a.gradientEdge(), b.gradientEdge()),
+      outputs: SmallList(OutputMeta(shape: output.shape, dtype: output.dtype)),
+      saved: [SavedTensor(s0), SavedTensor(s1)], rule: rule)
     output.gradFn = node
     output.outputNr = 0
   }
@@ -330,7 +359,8 @@ extension Tensor {
     let seed = try Tensor.rootGradient(for: self, gradient, index: 0)
     if createGraph { Tensor.warnCreateGraphCycle() }
     _ = try Engine.run(
-      roots: [gradientEdge()], rootGrads: [seed], keepGraph: retainGraph ?? createGraph,
+      roots: CollectionOfOne(gradientEdge()), rootGrads: CollectionOfOne(seed),
+      keepGraph: retainGraph ?? createGraph,
       createGraph: createGraph, inputs: nil)
   }
 

@@ -248,6 +248,12 @@ extension Tensor {
 
   /// Writes `value` into every element (contiguous or not); no version bump, no checks.
   func fillRaw(_ value: Double) {
+    // one element (0-d tensors: the scalar autograd loop's seed and `grad.zero()`): a store,
+    // without the kernel's closure (whose captured value cost a heap context per call)
+    if count == 1 {
+      setRaw(value, at: storageOffset)
+      return
+    }
     switch dtype {
     case .float32:
       let v = Float(value)

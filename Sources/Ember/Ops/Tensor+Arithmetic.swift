@@ -88,13 +88,17 @@ extension Tensor {
   static func numericBinary<Op: NumericBinaryOp>(
     _: Op.Type, _ a: Tensor, _ b: Tensor, dtype: DType, op: String
   ) -> Tensor {
-    let a = a.to(dtype)
-    let b = b.to(dtype)
+    // (`to` is not inlined: testing first saves a call and a retain per operand)
+    let a = a.dtype == dtype ? a : a.to(dtype)
+    let b = b.dtype == dtype ? b : b.to(dtype)
     switch dtype {
     case .float32:
       if let out = Kernel.simdZip(a, b, Kernel.simdKernel(Op.self)) { return out }
-      // broadcast rows/columns and transposed views (2-d): the tiled C kernel
-      if let out = Kernel.simdZip2D(a, b, code: Kernel.simdBinaryCode(Op.self), op: op) {
+      // broadcast rows/columns and transposed views (2-d): the tiled C kernel (its result is
+      // 2-d only when an operand is: testing here skips a broadcast of the shapes per op)
+      if max(a.rank, b.rank) == 2,
+        let out = Kernel.simdZip2D(a, b, code: Kernel.simdBinaryCode(Op.self), op: op)
+      {
         return out
       }
       return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
@@ -107,13 +111,17 @@ extension Tensor {
   static func floatBinary<Op: FloatBinaryOp>(
     _: Op.Type, _ a: Tensor, _ b: Tensor, dtype: DType, op: String
   ) -> Tensor {
-    let a = a.to(dtype)
-    let b = b.to(dtype)
+    // (`to` is not inlined: testing first saves a call and a retain per operand)
+    let a = a.dtype == dtype ? a : a.to(dtype)
+    let b = b.dtype == dtype ? b : b.to(dtype)
     switch dtype {
     case .float32:
       if let out = Kernel.simdZip(a, b, Kernel.simdKernel(Op.self)) { return out }
-      // broadcast rows/columns and transposed views (2-d): the tiled C kernel
-      if let out = Kernel.simdZip2D(a, b, code: Kernel.simdBinaryCode(Op.self), op: op) {
+      // broadcast rows/columns and transposed views (2-d): the tiled C kernel (its result is
+      // 2-d only when an operand is: testing here skips a broadcast of the shapes per op)
+      if max(a.rank, b.rank) == 2,
+        let out = Kernel.simdZip2D(a, b, code: Kernel.simdBinaryCode(Op.self), op: op)
+      {
         return out
       }
       return Kernel.zip(a, b, op: op) { (x: Float, y: Float) in Op.apply(x, y) }
@@ -126,7 +134,7 @@ extension Tensor {
   static func numericScalar<Op: NumericBinaryOp>(
     _: Op.Type, _ a: Tensor, _ s: WrappedNumber, scalarFirst: Bool, dtype: DType
   ) -> Tensor {
-    let a = a.to(dtype)
+    let a = a.dtype == dtype ? a : a.to(dtype)
     if dtype == .float32 {
       let kernel = Kernel.simdScalarKernel(Op.self, scalarFirst: scalarFirst)
       if let out = Kernel.simdMap(a, scalar: s.value(as: Float.self), kernel) { return out }
@@ -162,7 +170,7 @@ extension Tensor {
   static func floatScalar<Op: FloatBinaryOp>(
     _: Op.Type, _ a: Tensor, _ s: WrappedNumber, scalarFirst: Bool, dtype: DType
   ) -> Tensor {
-    let a = a.to(dtype)
+    let a = a.dtype == dtype ? a : a.to(dtype)
     func run<T: FloatScalar>(_: T.Type) -> Tensor {
       let v = s.value(as: T.self)
       return scalarFirst
@@ -245,7 +253,7 @@ extension Tensor {
       // save only what the rule reads, as PyTorch does
       Tensor.record(
         "MulBackward0", input: self, other, output: out,
-        saving: [needB ? self : Tensor.placeholder, needA ? other : Tensor.placeholder]
+        saving: needB ? self : Tensor.placeholder, needA ? other : Tensor.placeholder
       ) { ctx in
         try [
           ctx.needsInputGrad(0) ? (ctx.grad * ctx.saved(1)) : nil,
@@ -327,11 +335,12 @@ extension Tensor {
   /// Records the node of an op on a tensor and a Swift number, with a second, empty edge for the
   /// number, as PyTorch's `add`, `sub`, `mul` and `div` have (`next_functions` ends with
   /// `(None, 0)`).
+  /// The number is kept on the node (`ctx.number`), so rules that read it capture nothing.
   static func recordWithNumber(
-    _ name: String, input: Tensor, output: Tensor,
+    _ name: String, input: Tensor, number: WrappedNumber = .int(0), output: Tensor,
     rule: @escaping (BackwardContext) throws -> [Tensor?]
   ) {
-    record(name, input: input, numberEdge: true, output: output, rule: rule)
+    record(name, input: input, numberEdge: true, number: number, output: output, rule: rule)
   }
 
   // MARK: tensor-number arithmetic
@@ -377,8 +386,8 @@ extension Tensor {
     let out = Tensor.numericScalar(
       MulOp.self, self, s, scalarFirst: false, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
-      Tensor.recordWithNumber("MulBackward0", input: self, output: out) { ctx in
-        [ctx.grad.mul(s), nil]
+      Tensor.recordWithNumber("MulBackward0", input: self, number: s, output: out) { ctx in
+        [ctx.grad.mul(ctx.number), nil]
       }
     }
     return out
@@ -391,8 +400,8 @@ extension Tensor {
     let dt = Tensor.floatResultType(Tensor.resultType(self, s))
     let out = Tensor.floatScalar(DivOp.self, self, s, scalarFirst: false, dtype: dt)
     if Tensor.needsGrad(self) {
-      Tensor.recordWithNumber(node, input: self, output: out) { ctx in
-        [ctx.grad.div(s), nil]
+      Tensor.recordWithNumber(node, input: self, number: s, output: out) { ctx in
+        [ctx.grad.div(ctx.number), nil]
       }
     }
     return out
@@ -527,8 +536,8 @@ extension Kernel {
   /// a = Op(a, b) in place, b broadcast to a's shape and converted to a's dtype (callers make sure
   /// that a's dtype is the op's result type).
   static func combineInPlace<Op: NumericBinaryOp>(_ a: Tensor, _ b: Tensor, _: Op.Type) {
-    _ = Shape.broadcast(a.shape, b.shape, op: "in-place op")
-    let b = b.to(a.dtype)
+    if a.shape != b.shape { _ = Shape.broadcast(a.shape, b.shape, op: "in-place op") }
+    let b = b.dtype == a.dtype ? b : b.to(a.dtype)
     switch a.dtype {
     case .float32: apply(into: a, a, b) { (x: Float, y: Float) in Op.apply(x, y) }
     case .float64: apply(into: a, a, b) { (x: Double, y: Double) in Op.apply(x, y) }
