@@ -188,7 +188,7 @@ private func blockedProduct(
     }
     for dtype in [DType.float32, .float64] {
       let x = Tensor(shape: [batch, 1, h, w], scalars: xv).to(dtype)
-      let weight = Tensor(shape: [cout, 1, 3, 3], scalars: wv).to(dtype).setRequiresGrad()
+      let weight = try Tensor(shape: [cout, 1, 3, 3], scalars: wv).to(dtype).setRequiresGrad()
       let gy = Tensor(shape: [batch, cout, h, w], scalars: gv).to(dtype)
       try (Functional.conv2d(x, weight, padding: 1) * gy).sum().backward()
       let tol = dtype == .float32 ? 1e-4 : 1e-12
