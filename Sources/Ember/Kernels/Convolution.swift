@@ -171,10 +171,7 @@ extension Kernel {
               if lo > ow0 { dst.update(repeating: 0, count: lo - ow0) }
               let out = dst - ow0
               if sW == 1 {
-                // a loop, not update(from:count:): the segments are short (one output row, 14
-                // or 28 elements in the CNN) and the grouped forward's copies became memmove
-                // calls, 4.2% of a CNN run's samples (1 thread)
-                for ow in lo..<hi { out[ow] = plane[base + ow] }
+                (out + lo).update(from: plane + (base + lo), count: hi - lo)
               } else {
                 for ow in lo..<hi { out[ow] = plane[base + ow * sW] }
               }
@@ -237,16 +234,21 @@ extension Kernel {
     }
   }
 
+  /// Column and output elements a grouped convolution work item aims for (512 KB of float32,
+  /// half of L2). Measured (ember-bench cnn, 1 thread, perf samples of the whole run, 3 runs
+  /// each): 2^16 (only the first layer grouped) 6078, 5782, 6464; 2^17 (2 samples of the second
+  /// layer) 5876, 5770, 5790; 2^18 (4 samples, over 1 MB with the output) 6004, 5827, 6045;
+  /// one sample per item before this change (with the former packing) 6864, 6601.
+  static let groupBudget = 1 << 17
+
   /// Samples whose columns one forward work item lays side by side, for one GEMM over all of
-  /// them: as many as fit 2^18 column elements (1 MB of float32, within L2), and few enough to
-  /// leave two work items per thread. A convolution whose plane fits one block otherwise makes
-  /// one narrow GEMM per sample: the CNN's second layer, 64x196 by 196 columns, fills 196 of 224
-  /// columns of its register tiles and packs its operands once per sample. Grouping this and the
-  /// input gradient (ember-bench cnn, 1 thread, perf samples of the whole run, two runs each):
-  /// GEMM 4002 and 4118 samples -> 3514 and 3718, all 7848 -> 7333.
+  /// them: as many as fit ``groupBudget``, and few enough to leave two work items per thread.
+  /// A convolution whose plane fits one block otherwise makes one narrow GEMM per sample: the
+  /// CNN's second layer, 64x288 by 288x196, fills 196 of 224 columns of its register tiles and
+  /// packs its operands once per sample.
   static func forwardSampleGroup(_ g: ConvGeometry, block: Int) -> Int {
     if g.isPointwise || block < g.outPlane || g.batch <= 1 { return 1 }
-    let bySize = (1 << 18) / Swift.max(g.columnRows * g.outPlane, 1)
+    let bySize = groupBudget / Swift.max(g.columnRows * g.outPlane, 1)
     let byThreads = g.batch / (2 * Parallel.threadCount)
     return Swift.max(1, Swift.min(bySize, byThreads, g.batch))
   }
@@ -406,7 +408,7 @@ extension Kernel {
   /// one block holds all of a group's channels.
   private static func backwardSampleGroup(_ g: ConvGeometry, channels: Int) -> Int {
     if g.isPointwise || channels < g.inPerGroup || g.batch <= 1 { return 1 }
-    let bySize = (1 << 18) / Swift.max(channels * g.kernelArea * g.outPlane, 1)
+    let bySize = groupBudget / Swift.max(channels * g.kernelArea * g.outPlane, 1)
     let byThreads = g.batch / (2 * Parallel.threadCount)
     return Swift.max(1, Swift.min(bySize, byThreads, g.batch))
   }
