@@ -90,49 +90,33 @@ extension Kernel {
   // MARK: GEMM on raw operands
 
   /// `c = a·b + beta·c` with the native GEMM, for an m x k `a` and a k x n `b` given by element
-  /// strides (row, column) and an m x n `c` with contiguous rows of stride `rsc`. When beta is 0,
+  /// strides (row, column) and an m x n `c` of strides (`rsc`, `csc`). When beta is 0,
   /// `c` is not read. `threaded` splits `c` into row or column blocks across threads, as matmul
   /// does (every element is computed the same way whatever the split); pass false inside a
   /// parallel loop.
   static func gemm<T: FloatScalar>(
     m: Int, n: Int, k: Int, _ a: UnsafePointer<T>, _ rsa: Int, _ csa: Int,
     _ b: UnsafePointer<T>, _ rsb: Int, _ csb: Int, _ c: UnsafeMutablePointer<T>, _ rsc: Int,
-    beta: T, threaded: Bool
+    beta: T, threaded: Bool, csc: Int = 1
   ) {
-    if m == 0 || n == 0 { return }
     let isDouble: Int32 = T.self == Double.self ? 1 : 0
     func run(_ i0: Int, _ i1: Int, _ j0: Int, _ j1: Int) {
       let pa = UnsafeRawPointer(a + i0 * rsa)
       let pb = UnsafeRawPointer(b + j0 * csb)
-      let pc = UnsafeMutableRawPointer(c + i0 * rsc + j0)
+      let pc = UnsafeMutableRawPointer(c + i0 * rsc + j0 * csc)
       if isDouble == 1 {
         ember_dgemm(
           0, Int64(i1 - i0), Int64(j1 - j0), Int64(k), 1, pa.assumingMemoryBound(to: Double.self),
           Int64(rsa), Int64(csa), pb.assumingMemoryBound(to: Double.self), Int64(rsb), Int64(csb),
-          beta.doubleValue, pc.assumingMemoryBound(to: Double.self), Int64(rsc), 1)
+          beta.doubleValue, pc.assumingMemoryBound(to: Double.self), Int64(rsc), Int64(csc))
       } else {
         ember_sgemm(
           0, Int64(i1 - i0), Int64(j1 - j0), Int64(k), 1, pa.assumingMemoryBound(to: Float.self),
           Int64(rsa), Int64(csa), pb.assumingMemoryBound(to: Float.self), Int64(rsb), Int64(csb),
-          Float(beta.doubleValue), pc.assumingMemoryBound(to: Float.self), Int64(rsc), 1)
+          Float(beta.doubleValue), pc.assumingMemoryBound(to: Float.self), Int64(rsc), Int64(csc))
       }
     }
-    let work = m * n * Swift.max(k, 1)
-    guard threaded, Parallel.threadCount > 1, work >= (1 << 18) else {
-      run(0, m, 0, n)
-      return
-    }
-    let splitRows = m >= n
-    let unit = Int(
-      splitRows ? emberSwiftGemmTileRows(0, isDouble) : emberSwiftGemmTileCols(0, isDouble))
-    let extent = splitRows ? m : n
-    let blocks = (extent + unit - 1) / unit
-    let costPerBlock = Swift.max(unit * (splitRows ? n : m) * Swift.max(k, 1) / 8, 1)
-    Parallel.forRange(blocks, costPerItem: costPerBlock) { r in
-      let lo = r.lowerBound * unit
-      let hi = Swift.min(r.upperBound * unit, extent)
-      if splitRows { run(lo, hi, 0, n) } else { run(0, m, lo, hi) }
-    }
+    splitGemm(m: m, n: n, k: k, isa: 0, isDouble: isDouble, threaded: threaded, run)
   }
 
   /// Runs `body` with an uninitialized buffer of `count` elements (large ones come from the
@@ -154,12 +138,14 @@ extension Kernel {
   /// Writes the columns of `channels` input planes (starting at `x`) for output positions
   /// `p0..<p1` (row-major over the output plane): row `(c * kH + kh) * kW + kw` of `cols` (each
   /// row `p1 - p0` long) holds the input element under kernel tap (kh, kw) of channel c for each
-  /// position, or 0 in the padding.
+  /// position, or 0 in the padding. Rows are `rowStride` apart (default `p1 - p0`), so that the
+  /// columns of several samples can sit side by side in one matrix.
   static func im2col<T: FloatScalar>(
     _ x: UnsafePointer<T>, channels: Int, _ g: ConvGeometry, _ win: ConvWindows,
-    _ cols: UnsafeMutablePointer<T>, from p0: Int, to p1: Int
+    _ cols: UnsafeMutablePointer<T>, from p0: Int, to p1: Int, rowStride: Int? = nil
   ) {
     let len = p1 - p0
+    let stride = rowStride ?? len
     let (inW, outW) = (g.inWidth, g.outWidth)
     let (sH, sW) = (g.strideHeight, g.strideWidth)
     var row = cols
@@ -194,19 +180,20 @@ extension Kernel {
             dst += seg
             p += seg
           }
-          row += len
+          row += stride
         }
       }
     }
   }
 
   /// Adds the columns of `channels` planes (for all output positions; the layout of
-  /// ``im2col(_:channels:_:_:_:from:to:)``) back onto the input planes at `x`.
+  /// ``im2col(_:channels:_:_:_:from:to:rowStride:)``, rows `rowStride` apart, by default the
+  /// output plane) back onto the input planes at `x`.
   static func col2im<T: FloatScalar>(
     _ cols: UnsafePointer<T>, channels: Int, _ g: ConvGeometry, _ win: ConvWindows,
-    _ x: UnsafeMutablePointer<T>
+    _ x: UnsafeMutablePointer<T>, rowStride: Int? = nil
   ) {
-    let (inW, outW, outPlane) = (g.inWidth, g.outWidth, g.outPlane)
+    let (inW, outW, outPlane) = (g.inWidth, g.outWidth, rowStride ?? g.outPlane)
     let (sH, sW) = (g.strideHeight, g.strideWidth)
     var row = cols
     for c in 0..<channels {
@@ -247,8 +234,28 @@ extension Kernel {
     }
   }
 
-  /// `y = conv(x, w) + bias`: per sample, group and block of output positions, the columns of
-  /// the block times the group's weight matrix [outPerGroup, columnRows].
+  /// Column and output elements a grouped convolution work item aims for (512 KB of float32,
+  /// half of L2). Measured (ember-bench cnn, 1 thread, perf samples of the whole run, 3 runs
+  /// each): 2^16 (only the first layer grouped) 6078, 5782, 6464; 2^17 (2 samples of the second
+  /// layer) 5876, 5770, 5790; 2^18 (4 samples, over 1 MB with the output) 6004, 5827, 6045;
+  /// one sample per item before this change (with the former packing) 6864, 6601.
+  static let groupBudget = 1 << 17
+
+  /// Samples whose columns one forward work item lays side by side, for one GEMM over all of
+  /// them: as many as fit ``groupBudget``, and few enough to leave two work items per thread.
+  /// A convolution whose plane fits one block otherwise makes one narrow GEMM per sample: the
+  /// CNN's second layer, 64x288 by 288x196, fills 196 of 224 columns of its register tiles and
+  /// packs its operands once per sample.
+  static func forwardSampleGroup(_ g: ConvGeometry, block: Int) -> Int {
+    if g.isPointwise || block < g.outPlane || g.batch <= 1 { return 1 }
+    let bySize = groupBudget / Swift.max(g.columnRows * g.outPlane, 1)
+    let byThreads = g.batch / (2 * Parallel.threadCount)
+    return Swift.max(1, Swift.min(bySize, byThreads, g.batch))
+  }
+
+  /// `y = conv(x, w) + bias`: per sample (or group of samples, see
+  /// ``forwardSampleGroup(_:block:)``), group and block of output positions, the columns of the
+  /// block times the group's weight matrix [outPerGroup, columnRows].
   static func convolutionForward<T: FloatScalar>(
     _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?,
     _ y: UnsafeMutablePointer<T>, _ g: ConvGeometry
@@ -256,6 +263,11 @@ extension Kernel {
     let (cig, cog, rows, ohw) = (g.inPerGroup, g.outPerGroup, g.columnRows, g.outPlane)
     let pointwise = g.isPointwise
     let block = pointwise ? ohw : Swift.max(16, Swift.min(ohw, columnBudget / Swift.max(rows, 1)))
+    let samples = forwardSampleGroup(g, block: block)
+    if samples > 1 {
+      convolutionForwardGrouped(x, w, bias, y, g, samples: samples)
+      return
+    }
     let blocks = ohw == 0 ? 0 : (ohw + block - 1) / block
     let win = ConvWindows(g)
     convolutionItems(g.batch * g.groups * blocks, costPerItem: cog * block * Swift.max(rows, 1)) {
@@ -291,6 +303,48 @@ extension Kernel {
     }
   }
 
+  /// The forward pass with `samples` samples per work item: their columns side by side
+  /// [columnRows, samples * outPlane], one GEMM into a scratch [outPerGroup, samples * outPlane]
+  /// (started from the bias as the per-sample path starts `y`), copied out to each sample. Every
+  /// output element sums the same products in the same order as in the per-sample path.
+  private static func convolutionForwardGrouped<T: FloatScalar>(
+    _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?,
+    _ y: UnsafeMutablePointer<T>, _ g: ConvGeometry, samples: Int
+  ) {
+    let (cig, cog, rows, ohw) = (g.inPerGroup, g.outPerGroup, g.columnRows, g.outPlane)
+    let sampleGroups = (g.batch + samples - 1) / samples
+    let win = ConvWindows(g)
+    let width = samples * ohw
+    convolutionItems(g.groups * sampleGroups, costPerItem: cog * width * Swift.max(rows, 1)) {
+      range, threadedGemm in
+      withScratch((rows + cog) * width) { (cols: UnsafeMutablePointer<T>) in
+        let out = cols + rows * width
+        for item in range {
+          let grp = item % g.groups
+          let n0 = item / g.groups * samples
+          let count = Swift.min(g.batch, n0 + samples) - n0
+          let len = count * ohw
+          for s in 0..<count {
+            let xg = x + ((n0 + s) * g.inChannels + grp * cig) * g.inPlane
+            im2col(xg, channels: cig, g, win, cols + s * ohw, from: 0, to: ohw, rowStride: len)
+          }
+          var beta: T = 0
+          if let bias {
+            for o in 0..<cog { (out + o * len).update(repeating: bias[grp * cog + o], count: len) }
+            beta = 1
+          }
+          gemm(
+            m: cog, n: len, k: rows, w + grp * cog * rows, rows, 1, UnsafePointer(cols), len, 1,
+            out, len, beta: beta, threaded: threadedGemm)
+          for s in 0..<count {
+            let yg = y + ((n0 + s) * g.outChannels + grp * cog) * ohw
+            for o in 0..<cog { (yg + o * ohw).update(from: out + o * len + s * ohw, count: ohw) }
+          }
+        }
+      }
+    }
+  }
+
   /// Channels of one work item of the backward kernels: columns of a block stay within the
   /// column budget.
   private static func channelBlock(_ g: ConvGeometry) -> Int {
@@ -311,6 +365,11 @@ extension Kernel {
     )
     let pointwise = g.isPointwise
     let chBlock = channelBlock(g)
+    let samples = backwardSampleGroup(g, channels: chBlock)
+    if samples > 1 {
+      convolutionBackwardInputGrouped(gy, w, bias, gx, g, samples: samples)
+      return
+    }
     let blocks = cig == 0 ? 0 : (cig + chBlock - 1) / chBlock
     let win = ConvWindows(g)
     convolutionItems(
@@ -339,6 +398,56 @@ extension Kernel {
               m: nc * kk, n: ohw, k: cog, a, 1, rows, b, ohw, 1, cols, ohw, beta: 0,
               threaded: threadedGemm)
             col2im(UnsafePointer(cols), channels: nc, g, win, gxc)
+          }
+        }
+      }
+    }
+  }
+
+  /// Samples per work item of the input gradient, as ``forwardSampleGroup(_:block:)``: 1 unless
+  /// one block holds all of a group's channels.
+  private static func backwardSampleGroup(_ g: ConvGeometry, channels: Int) -> Int {
+    if g.isPointwise || channels < g.inPerGroup || g.batch <= 1 { return 1 }
+    let bySize = groupBudget / Swift.max(channels * g.kernelArea * g.outPlane, 1)
+    let byThreads = g.batch / (2 * Parallel.threadCount)
+    return Swift.max(1, Swift.min(bySize, byThreads, g.batch))
+  }
+
+  /// The input gradient with `samples` samples per work item: their output gradients side by
+  /// side [outPerGroup, samples * outPlane] (a copy), one GEMM `w_gᵀ ·` them into the columns,
+  /// then col2im per sample. Each column element sums the same products in the same order as
+  /// in the per-sample path, and each sample's col2im adds in the same order.
+  private static func convolutionBackwardInputGrouped<T: FloatScalar>(
+    _ gy: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?,
+    _ gx: UnsafeMutablePointer<T>, _ g: ConvGeometry, samples: Int
+  ) {
+    let (cig, cog, rows, ohw) = (g.inPerGroup, g.outPerGroup, g.columnRows, g.outPlane)
+    let sampleGroups = (g.batch + samples - 1) / samples
+    let win = ConvWindows(g)
+    let width = samples * ohw
+    convolutionItems(g.groups * sampleGroups, costPerItem: rows * width * Swift.max(cog, 1)) {
+      range, threadedGemm in
+      withScratch((rows + cog) * width) { (cols: UnsafeMutablePointer<T>) in
+        let gys = cols + rows * width
+        for item in range {
+          let grp = item % g.groups
+          let n0 = item / g.groups * samples
+          let count = Swift.min(g.batch, n0 + samples) - n0
+          let len = count * ohw
+          for s in 0..<count {
+            let src = gy + ((n0 + s) * g.outChannels + grp * cog) * ohw
+            for o in 0..<cog { (gys + o * len + s * ohw).update(from: src + o * ohw, count: ohw) }
+          }
+          gemm(
+            m: rows, n: len, k: cog, w + grp * cog * rows, 1, rows, UnsafePointer(gys), len, 1,
+            cols, len, beta: 0, threaded: threadedGemm)
+          for s in 0..<count {
+            let gxc = gx + ((n0 + s) * g.inChannels + grp * cig) * g.inPlane
+            for c in 0..<cig {
+              let v: T = bias.map { $0[grp * cig + c] } ?? 0
+              (gxc + c * g.inPlane).update(repeating: v, count: g.inPlane)
+            }
+            col2im(UnsafePointer(cols + s * ohw), channels: cig, g, win, gxc, rowStride: len)
           }
         }
       }
@@ -390,9 +499,18 @@ extension Kernel {
                 im2col(xc, channels: nc, g, win, cols, from: 0, to: ohw)
                 b = UnsafePointer(cols)
               }
-              gemm(
-                m: cog, n: nc * kk, k: ohw, a, ohw, 1, b, 1, ohw, dst, rows,
-                beta: n == first ? 0 : 1, threaded: threadedGemm)
+              if nc * kk < cog {
+                // the transposed product (columns times gyᵀ, written through swapped strides):
+                // a narrow weight (the CNN's first layer, 9 columns) would fill 9 of the 32
+                // columns of each register tile. Same products in the same order.
+                gemm(
+                  m: nc * kk, n: cog, k: ohw, b, ohw, 1, a, 1, ohw, dst, 1,
+                  beta: n == first ? 0 : 1, threaded: threadedGemm, csc: rows)
+              } else {
+                gemm(
+                  m: cog, n: nc * kk, k: ohw, a, ohw, 1, b, 1, ohw, dst, rows,
+                  beta: n == first ? 0 : 1, threaded: threadedGemm)
+              }
             }
           }
         }
