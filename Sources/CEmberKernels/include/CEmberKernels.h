@@ -21,4 +21,7 @@ void ember_grad_enabled_set(int enabled);
 void ember_lock_acquired(void *addr);
 void ember_lock_releasing(void *addr);
 
+/// One spin-wait hint (x86 `pause`, arm64 `yield`) for the worker pool's idle loop.
+void ember_cpu_relax(void);
+
 #endif

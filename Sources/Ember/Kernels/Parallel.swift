@@ -50,6 +50,12 @@ public enum Parallel {
       if count > 0 { body(0..<count) }
       return
     }
+    let ran = WorkerPool.shared.run(n) { i in
+      let lo = count * i / n
+      let hi = count * (i + 1) / n
+      if lo < hi { body(lo..<hi) }
+    }
+    if ran { return }
     withoutActuallyEscaping(body) { body in
       let box = UncheckedSendable(body)
       DispatchQueue.concurrentPerform(iterations: n) { i in
@@ -76,6 +82,12 @@ public enum Parallel {
       if count > 0 { body(context, 0..<count) }
       return
     }
+    let ran = WorkerPool.shared.run(n) { i in
+      let lo = count * i / n
+      let hi = count * (i + 1) / n
+      if lo < hi { body(context, lo..<hi) }
+    }
+    if ran { return }
     withoutActuallyEscaping(body) { body in
       let box = UncheckedSendable((body, context))
       DispatchQueue.concurrentPerform(iterations: n) { i in

@@ -1,0 +1,11 @@
+// Helpers for Parallel's worker pool (Sources/Ember/Kernels/WorkerPool.swift).
+
+#include "CEmberKernels.h"
+
+void ember_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
