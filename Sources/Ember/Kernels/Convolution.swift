@@ -312,34 +312,47 @@ extension Kernel {
     _ y: UnsafeMutablePointer<T>, _ g: ConvGeometry, samples: Int
   ) {
     let (cig, cog, rows, ohw) = (g.inPerGroup, g.outPerGroup, g.columnRows, g.outPlane)
-    let sampleGroups = (g.batch + samples - 1) / samples
     let win = ConvWindows(g)
-    let width = samples * ohw
-    convolutionItems(g.groups * sampleGroups, costPerItem: cog * width * Swift.max(rows, 1)) {
+    forEachSampleGroup(g, samples: samples, costPerColumn: cog * Swift.max(rows, 1)) {
+      (cols: UnsafeMutablePointer<T>, grp, n0, count, len, threadedGemm) in
+      let out = cols + rows * samples * ohw
+      for s in 0..<count {
+        let xg = x + ((n0 + s) * g.inChannels + grp * cig) * g.inPlane
+        im2col(xg, channels: cig, g, win, cols + s * ohw, from: 0, to: ohw, rowStride: len)
+      }
+      var beta: T = 0
+      if let bias {
+        for o in 0..<cog { (out + o * len).update(repeating: bias[grp * cog + o], count: len) }
+        beta = 1
+      }
+      gemm(
+        m: cog, n: len, k: rows, w + grp * cog * rows, rows, 1, UnsafePointer(cols), len, 1,
+        out, len, beta: beta, threaded: threadedGemm)
+      for s in 0..<count {
+        let yg = y + ((n0 + s) * g.outChannels + grp * cog) * ohw
+        for o in 0..<cog { (yg + o * ohw).update(from: out + o * len + s * ohw, count: ohw) }
+      }
+    }
+  }
+
+  /// The work items of the grouped (several samples per GEMM) kernels: one per group and run of
+  /// `samples` samples, each with a scratch of `(columnRows + outPerGroup) * samples *
+  /// outPlane` elements. `body(scratch, group, firstSample, sampleCount, columns, threadedGemm)`
+  /// with `columns = sampleCount * outPlane`.
+  private static func forEachSampleGroup<T: FloatScalar>(
+    _ g: ConvGeometry, samples: Int, costPerColumn: Int,
+    _ body: (UnsafeMutablePointer<T>, Int, Int, Int, Int, Bool) -> Void
+  ) {
+    let sampleGroups = (g.batch + samples - 1) / samples
+    let width = samples * g.outPlane
+    convolutionItems(g.groups * sampleGroups, costPerItem: costPerColumn * width) {
       range, threadedGemm in
-      withScratch((rows + cog) * width) { (cols: UnsafeMutablePointer<T>) in
-        let out = cols + rows * width
+      withScratch((g.columnRows + g.outPerGroup) * width) { (scratch: UnsafeMutablePointer<T>) in
         for item in range {
           let grp = item % g.groups
           let n0 = item / g.groups * samples
           let count = Swift.min(g.batch, n0 + samples) - n0
-          let len = count * ohw
-          for s in 0..<count {
-            let xg = x + ((n0 + s) * g.inChannels + grp * cig) * g.inPlane
-            im2col(xg, channels: cig, g, win, cols + s * ohw, from: 0, to: ohw, rowStride: len)
-          }
-          var beta: T = 0
-          if let bias {
-            for o in 0..<cog { (out + o * len).update(repeating: bias[grp * cog + o], count: len) }
-            beta = 1
-          }
-          gemm(
-            m: cog, n: len, k: rows, w + grp * cog * rows, rows, 1, UnsafePointer(cols), len, 1,
-            out, len, beta: beta, threaded: threadedGemm)
-          for s in 0..<count {
-            let yg = y + ((n0 + s) * g.outChannels + grp * cog) * ohw
-            for o in 0..<cog { (yg + o * ohw).update(from: out + o * len + s * ohw, count: ohw) }
-          }
+          body(scratch, grp, n0, count, count * g.outPlane, threadedGemm)
         }
       }
     }
@@ -422,34 +435,24 @@ extension Kernel {
     _ gx: UnsafeMutablePointer<T>, _ g: ConvGeometry, samples: Int
   ) {
     let (cig, cog, rows, ohw) = (g.inPerGroup, g.outPerGroup, g.columnRows, g.outPlane)
-    let sampleGroups = (g.batch + samples - 1) / samples
     let win = ConvWindows(g)
-    let width = samples * ohw
-    convolutionItems(g.groups * sampleGroups, costPerItem: rows * width * Swift.max(cog, 1)) {
-      range, threadedGemm in
-      withScratch((rows + cog) * width) { (cols: UnsafeMutablePointer<T>) in
-        let gys = cols + rows * width
-        for item in range {
-          let grp = item % g.groups
-          let n0 = item / g.groups * samples
-          let count = Swift.min(g.batch, n0 + samples) - n0
-          let len = count * ohw
-          for s in 0..<count {
-            let src = gy + ((n0 + s) * g.outChannels + grp * cog) * ohw
-            for o in 0..<cog { (gys + o * len + s * ohw).update(from: src + o * ohw, count: ohw) }
-          }
-          gemm(
-            m: rows, n: len, k: cog, w + grp * cog * rows, 1, rows, UnsafePointer(gys), len, 1,
-            cols, len, beta: 0, threaded: threadedGemm)
-          for s in 0..<count {
-            let gxc = gx + ((n0 + s) * g.inChannels + grp * cig) * g.inPlane
-            for c in 0..<cig {
-              let v: T = bias.map { $0[grp * cig + c] } ?? 0
-              (gxc + c * g.inPlane).update(repeating: v, count: g.inPlane)
-            }
-            col2im(UnsafePointer(cols + s * ohw), channels: cig, g, win, gxc, rowStride: len)
-          }
+    forEachSampleGroup(g, samples: samples, costPerColumn: rows * Swift.max(cog, 1)) {
+      (cols: UnsafeMutablePointer<T>, grp, n0, count, len, threadedGemm) in
+      let gys = cols + rows * samples * ohw
+      for s in 0..<count {
+        let src = gy + ((n0 + s) * g.outChannels + grp * cog) * ohw
+        for o in 0..<cog { (gys + o * len + s * ohw).update(from: src + o * ohw, count: ohw) }
+      }
+      gemm(
+        m: rows, n: len, k: cog, w + grp * cog * rows, 1, rows, UnsafePointer(gys), len, 1,
+        cols, len, beta: 0, threaded: threadedGemm)
+      for s in 0..<count {
+        let gxc = gx + ((n0 + s) * g.inChannels + grp * cig) * g.inPlane
+        for c in 0..<cig {
+          let v: T = bias.map { $0[grp * cig + c] } ?? 0
+          (gxc + c * g.inPlane).update(repeating: v, count: g.inPlane)
         }
+        col2im(UnsafePointer(cols + s * ohw), channels: cig, g, win, gxc, rowStride: len)
       }
     }
   }
