@@ -22,9 +22,11 @@ public enum Parallel {
   }()
 
   /// Work (elements times `costPerItem`) below which a loop runs on the calling thread; also the
-  /// least work per chunk. Measured on a 2-core Zen 5: handing a chunk to a second thread costs
-  /// about 10 us, so a cheap op (`a + b`, ~0.15 ns per element) gains from two threads only from
-  /// about 512K elements (at 262K two threads were still 10% slower, at 1M 20% faster).
+  /// least work per chunk. Measured on a 2-core Zen 5 with libdispatch's `concurrentPerform`,
+  /// where handing a chunk to a second thread cost about 10 us: a cheap op (`a + b`, ~0.15 ns
+  /// per element) gained from two threads only from about 512K elements. Not re-measured since
+  /// the spinning ``WorkerPool`` replaced it (its hand-off is far cheaper while a worker spins),
+  /// so smaller ops may now gain from two threads too.
   public static let grainSize = 262_144
 
   /// Chunks handed out per thread: more than one, so that a thread the OS does not schedule
@@ -50,20 +52,7 @@ public enum Parallel {
       if count > 0 { body(0..<count) }
       return
     }
-    let ran = WorkerPool.shared.run(n) { i in
-      let lo = count * i / n
-      let hi = count * (i + 1) / n
-      if lo < hi { body(lo..<hi) }
-    }
-    if ran { return }
-    withoutActuallyEscaping(body) { body in
-      let box = UncheckedSendable(body)
-      DispatchQueue.concurrentPerform(iterations: n) { i in
-        let lo = count * i / n
-        let hi = count * (i + 1) / n
-        if lo < hi { box.value(lo..<hi) }
-      }
-    }
+    runChunks(n, of: count, body)
   }
 
   /// Runs `body(context, range)` over `0..<count` in contiguous chunks, in parallel when
@@ -82,18 +71,25 @@ public enum Parallel {
       if count > 0 { body(context, 0..<count) }
       return
     }
+    runChunks(n, of: count) { r in body(context, r) }
+  }
+
+  /// Runs `body` over `0..<count` cut into `n` contiguous chunks on the worker pool, or through
+  /// `concurrentPerform` when the pool is busy (a nested call, or another thread's kernel).
+  @inlinable @usableFromInline
+  static func runChunks(_ n: Int, of count: Int, _ body: (Range<Int>) -> Void) {
     let ran = WorkerPool.shared.run(n) { i in
       let lo = count * i / n
       let hi = count * (i + 1) / n
-      if lo < hi { body(context, lo..<hi) }
+      if lo < hi { body(lo..<hi) }
     }
     if ran { return }
     withoutActuallyEscaping(body) { body in
-      let box = UncheckedSendable((body, context))
+      let box = UncheckedSendable(body)
       DispatchQueue.concurrentPerform(iterations: n) { i in
         let lo = count * i / n
         let hi = count * (i + 1) / n
-        if lo < hi { box.value.0(box.value.1, lo..<hi) }
+        if lo < hi { box.value(lo..<hi) }
       }
     }
   }

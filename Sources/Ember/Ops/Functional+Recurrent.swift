@@ -61,9 +61,9 @@ extension Functional {
         biasHH: biasHH, reverse: reverse)
     }
     let shape = Kernel.LSTMShape(steps: steps, batch: batch, hidden: hidden, reverse: reverse)
-    let x = dense(input)
-    let h0d = dense(h0)
-    let c0d = dense(c0)
+    let x = input.contiguousCopyIfNeeded()
+    let h0d = h0.contiguousCopyIfNeeded()
+    let c0d = c0.contiguousCopyIfNeeded()
     let gates = Tensor(uninitializedShape: [steps, batch, 4 * hidden], dtype: dtype)
     let cells = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
     let output = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
@@ -122,7 +122,7 @@ extension Functional {
     _ ctx: BackwardContext, _ s: Kernel.LSTMShape, count: Int, hasBias: Bool
   ) throws -> [Tensor?] {
     let weightIH = try ctx.saved(3)
-    let weightHH = dense(try ctx.saved(4))
+    let weightHH = try ctx.saved(4).contiguousCopyIfNeeded()
     let x = try ctx.saved(count)
     let h0 = try ctx.saved(count + 1)
     let c0 = try ctx.saved(count + 2)
@@ -132,7 +132,7 @@ extension Functional {
     let (steps, batch, hidden) = (s.steps, s.batch, s.hidden)
     let inputSize = x.shape[2]
     let dtype = x.dtype
-    let dout = dense(ctx.gradOutputs[0])
+    let dout = ctx.gradOutputs[0].contiguousCopyIfNeeded()
     let dh = Tensor(uninitializedShape: [batch, hidden], dtype: dtype)
     let dc = Tensor(uninitializedShape: [batch, hidden], dtype: dtype)
     Kernel.copy(ctx.gradOutputs[1], into: dh)
@@ -197,7 +197,8 @@ extension Functional {
       let needsBias = ctx.needsInputGrad(5) || ctx.needsInputGrad(6)
       let db = needsBias ? dgates.view([rows, g4]).sum(dim: 0) : nil
       grads.append(ctx.needsInputGrad(5) ? db : nil)
-      grads.append(ctx.needsInputGrad(6) ? (ctx.needsInputGrad(5) ? db?.clone() : db) : nil)
+      // the same tensor for both, as PyTorch's AddBackward0 passes one gradient to both inputs
+      grads.append(ctx.needsInputGrad(6) ? db : nil)
     }
     return grads
   }
@@ -248,13 +249,5 @@ extension Functional {
       outputs[t] = h
     }
     return (Tensor.stack(outputs), h, c)
-  }
-
-  /// `t` if contiguous, else a contiguous copy (no history: the kernels read it raw).
-  private static func dense(_ t: Tensor) -> Tensor {
-    if t.isContiguous { return t }
-    let copy = Tensor(uninitializedShape: t.shape, dtype: t.dtype)
-    Kernel.copy(t, into: copy)
-    return copy
   }
 }
