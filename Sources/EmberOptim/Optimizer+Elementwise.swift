@@ -46,10 +46,27 @@ extension Optimizer {
     }
     let all = [target, g] + states
     switch dtype {
-    case .float32: try Optimizer.withPointers(all, as: Float.self) { kernel.run($0, count: $1) }
-    default: try Optimizer.withPointers(all, as: Double.self) { kernel.run($0, count: $1) }
+    case .float32: try Optimizer.withPointers(all, as: Float.self) { run(kernel, $0, $1) }
+    default: try Optimizer.withPointers(all, as: Double.self) { run(kernel, $0, $1) }
     }
     if !parameter.isContiguous { try parameter.copy(from: target) }
+  }
+
+  /// Runs an update over `count` elements in contiguous chunks on the worker threads (each
+  /// element's update is independent, so the result does not depend on the split). A momentum
+  /// SGD update reads and writes about twice the memory of `a + b` per element, hence the cost
+  /// of 2 per element against the grain size. MLP step (784-512-256-10, batch 128, 2 threads):
+  /// the update of its 535K parameters on one thread was 3.2% of the samples.
+  private func run<T: FloatScalar>(
+    _ kernel: some ElementwiseUpdate, _ pointers: [UnsafeMutablePointer<T>], _ count: Int
+  ) {
+    Parallel.forRange(count, costPerItem: 2) { r in
+      if r.count == count {
+        kernel.run(pointers, count: count)
+      } else {
+        kernel.run(pointers.map { $0 + r.lowerBound }, count: r.count)
+      }
+    }
   }
 
   private static func withPointers<T: FloatScalar>(

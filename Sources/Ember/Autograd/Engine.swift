@@ -162,7 +162,7 @@ enum Engine {
           }
           let skip = (capturing && node is AccumulateGrad) || !leadsToCapture
           if !skip {
-            outputs = try node.apply(grads)
+            outputs = try node.apply(consuming: &grads)
             try validate(&outputs, of: node)
             // only nodes that ran free what they saved (a skipped branch may run in a later pass)
             if !keepGraph { node.releaseSaved() }

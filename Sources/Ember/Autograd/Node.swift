@@ -80,6 +80,13 @@ public class Node {
     fatalError("Node.apply must be overridden by \(name)")
   }
 
+  /// ``apply(_:)`` for the engine, which hands over its gradients: a node may move them out of
+  /// `gradOutputs` (the engine empties the array afterwards anyway). ``AccumulateGrad`` does, so
+  /// that a gradient nothing else holds becomes the leaf's `.grad` without a copy.
+  func apply(consuming gradOutputs: inout [Tensor]) throws -> [Tensor?] {
+    try apply(gradOutputs)
+  }
+
   /// Tensors saved for backward (kept on the base class so teardown in `deinit` can reach them).
   @exclusivity(unchecked) var saved: [SavedTensor] = []
 
@@ -209,6 +216,16 @@ public final class AccumulateGrad: Node {
 
   override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
     variable.accumulateGrad(gradOutputs[0])
+    return []
+  }
+
+  /// Takes the gradient out of the engine's array first, so that it is uniquely referenced when
+  /// nothing else holds it and ``Tensor/accumulateGrad(_:)`` can keep it as `.grad` (PyTorch's
+  /// AccumulateGrad steals such a gradient too).
+  override func apply(consuming gradOutputs: inout [Tensor]) throws -> [Tensor?] {
+    guard gradOutputs.count == 1 else { return try apply(gradOutputs) }
+    var g = gradOutputs.removeLast()
+    variable.accumulateGrad(stealing: &g)
     return []
   }
 }

@@ -204,6 +204,22 @@ extension Tensor {
     }
   }
 
+  /// ``accumulateGrad(_:)`` for a gradient the caller hands over. When `.grad` is empty, grad
+  /// mode is off and nothing else can see `g` (this is the only reference to the tensor and to
+  /// its storage, which it fills from offset 0, contiguous, no history), `g` itself becomes
+  /// `.grad` instead of a copy of it, as PyTorch's AccumulateGrad steals such a gradient. MNIST
+  /// MLP (perf, 2 epochs): the copy into an empty `.grad` was 1.6% of the samples.
+  func accumulateGrad(stealing g: inout Tensor) {
+    if gradStorage == nil, !GradMode.isEnabled, g.dtype == dtype, g.shape == shape,
+      g.storageOffset == 0, g.isContiguous, !g.requiresGrad, isKnownUniquelyReferenced(&g),
+      g.storage.count == g.count, isKnownUniquelyReferenced(&g.storage)
+    {
+      gradStorage = g
+      return
+    }
+    accumulateGrad(g)
+  }
+
   /// Adds `g` to `.grad` (AccumulateGrad and retained grads).
   func accumulateGrad(_ g: Tensor) {
     let g = g.dtype == dtype ? g : g.to(dtype)

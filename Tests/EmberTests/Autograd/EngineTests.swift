@@ -49,3 +49,54 @@ import Testing
     expectTensor(try grad(of: (x * 3).sum(), withRespectTo: x), shape: [2], [3, 3])
   }
 }
+
+/// AccumulateGrad keeps a gradient nothing else holds as `.grad` instead of copying it, as
+/// PyTorch's does, and copies every gradient someone else can still see.
+@Suite struct GradientStealingTests {
+  /// The storage of the gradient a leaf's hook sees, by identity (not retained).
+  final class SeenStorage: @unchecked Sendable { var id: ObjectIdentifier? }
+
+  @Test func unsharedGradientBecomesTheGrad() throws {
+    let w = try Tensor([[1.0, 2.0], [3.0, 4.0]], requiresGrad: true)
+    let seen = SeenStorage()
+    try w.registerHook {
+      seen.id = ObjectIdentifier($0.storage)
+      return nil
+    }
+    try (w * 3).sum().backward()
+    expectTensor(w.grad, shape: [2, 2], [3, 3, 3, 3])
+    #expect(seen.id != nil && w.grad.map { ObjectIdentifier($0.storage) } == seen.id)
+  }
+
+  @Test func oneGradientForTwoLeavesIsCopied() throws {
+    // AddBackward0 hands the same tensor to both inputs: each leaf gets its own .grad
+    let a = try Tensor([1.0, 2.0], requiresGrad: true)
+    let b = try Tensor([5.0, 6.0], requiresGrad: true)
+    try (a + b).backward(gradient: Tensor([1.0, 1.0]) * 2)
+    let ga = try #require(a.grad)
+    let gb = try #require(b.grad)
+    #expect(ga.storage !== gb.storage)
+    _ = try ga.addInPlace(Tensor([10.0, 10.0]))
+    expectTensor(a.grad, shape: [2], [12, 12])
+    expectTensor(b.grad, shape: [2], [2, 2])
+  }
+
+  @Test func gradientTheCallerHoldsIsCopied() throws {
+    let w = try Tensor([1.0, 2.0], requiresGrad: true)
+    let g = Tensor([4.0, 5.0])
+    try w.backward(gradient: g)
+    #expect(w.grad?.storage !== g.storage)
+    _ = try g.addInPlace(Tensor([1.0, 1.0]))
+    expectTensor(w.grad, shape: [2], [4, 5])
+  }
+
+  @Test func viewGradientIsCopied() throws {
+    // the gradient of a slice's base is a view of a larger zero-filled buffer only when the
+    // rule makes one; a narrowed gradient must not keep or expose a larger storage
+    let w = try Tensor([1.0, 2.0, 3.0], requiresGrad: true)
+    try w[0..<2].sum().backward()
+    let gw = try #require(w.grad)
+    expectTensor(gw, shape: [3], [1, 1, 0])
+    #expect(gw.storage.count == 3 && gw.isContiguous)
+  }
+}

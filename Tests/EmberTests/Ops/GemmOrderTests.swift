@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import Ember
@@ -107,11 +108,13 @@ private func blockedProduct(
   @Test(arguments: [(128, 512, 784), (512, 128, 64), (1024, 1024, 1024), (13, 40, 2000), (5, 7, 3)])
   func splitCoversCOnTileMultiples(m: Int, n: Int, k: Int) {
     var covered = [Int](repeating: 0, count: m * n)
-    var blocks: [(Int, Int, Int, Int)] = []
+    // the blocks run on several threads at once: recorded under a lock (a plain append from
+    // two threads lost a block now and then)
+    let recorded = Mutex<[(Int, Int, Int, Int)]>([])
     Kernel.splitGemm(m: m, n: n, k: k, isa: 0, isDouble: 0, threaded: true) {
-      blocks.append(($0, $1, $2, $3))
+      i0, i1, j0, j1 in recorded.withLock { $0.append((i0, i1, j0, j1)) }
     }
-    // (the blocks may run on other threads; they are only recorded after all returned)
+    let blocks = recorded.withLock { $0 }
     let mr = Int(emberSwiftGemmTileRows(0, 0))
     let nr = Int(emberSwiftGemmTileCols(0, 0))
     #expect(blocks.count <= Swift.max(Parallel.threadCount * Parallel.chunksPerThread, 1))
