@@ -5,7 +5,8 @@
 //        ember-bench summarize FILE...   (the summary table from saved JSON lines)
 //
 // Workloads as torch_bench.py: scalar mlp cnn matmul mnist gradcheck elementwise reduce lstm;
-// also `grain` (thread-split check, Ember only) and `randomcheck` (the numpy RandomState port
+// also `grain` (thread-split check, Ember only), `layers` (per-layer forward and backward times
+// of the cnn and mlp models, Ember only) and `randomcheck` (the numpy RandomState port
 // against numpy). Each prints Ember's JSON line; when `python3 -c "import torch"` works and
 // EMBER_BENCH_NO_TORCH is unset, then PyTorch's line for the same workload and a `ratio` line:
 // Ember's cost / PyTorch's cost, below 1 = Ember faster. `all` runs each workload's Ember side in
@@ -22,7 +23,7 @@ nonisolated(unsafe) let workloads: [(String, () -> [String: Any])] = [
   ("scalar", scalarWorkload), ("mlp", mlpWorkload), ("cnn", cnnWorkload),
   ("matmul", matmulWorkload), ("mnist", mnistWorkload), ("gradcheck", gradcheckWorkload),
   ("elementwise", elementwiseWorkload), ("reduce", reduceWorkload), ("lstm", lstmWorkload),
-  ("grain", grainWorkload), ("randomcheck", randomCheckWorkload),
+  ("grain", grainWorkload), ("randomcheck", randomCheckWorkload), ("layers", layersWorkload),
 ]
 /// The workloads torch_bench.py has, in its order (what `all` runs).
 let torchWorkloads = [
