@@ -187,7 +187,14 @@ func summarize(lines: [[String: Any]]) -> String {
   var order: [String] = []
   for l in lines {
     guard let w = l["workload"] as? String, let lib = l["lib"] as? String else { continue }
-    if lib == "ember" { ember[w] = l } else if lib == "torch" { torch[w] = l } else { continue }
+    // with several rounds (EMBER_BENCH_ROUNDS), each side's best, as `all` compares them
+    if lib == "ember" {
+      ember[w] = better(ember[w], l, workload: w)
+    } else if lib == "torch" {
+      torch[w] = better(torch[w], l, workload: w)
+    } else {
+      continue
+    }
     if !order.contains(w) { order.append(w) }
   }
   let results = order.filter { $0 != "randomcheck" && $0 != "grain" }.map { w in

@@ -11,7 +11,8 @@
 // EMBER_BENCH_NO_TORCH is unset, then PyTorch's line for the same workload and a `ratio` line:
 // Ember's cost / PyTorch's cost, below 1 = Ember faster. `all` runs each workload's Ember side in
 // a child process of its own (so one workload's memory does not count in the next) and ends with
-// the summary table in Markdown.
+// the summary table in Markdown. `EMBER_BENCH_ROUNDS=N` runs each workload N times on each side,
+// alternating, and compares each side's best round (see `rounds` below).
 import Ember
 import Foundation
 
@@ -56,15 +57,48 @@ func runEmber(_ workload: String, inChild: Bool) -> [String: Any] {
   return line
 }
 
-/// Runs one workload on both sides and prints its lines; returns them for the summary.
+/// Rounds per workload (`EMBER_BENCH_ROUNDS`, default 1). This VM's speed drifts by up to 40%
+/// within minutes, so one Ember run and one PyTorch run a minute apart can land in different
+/// phases; with N rounds the two sides alternate (Ember, PyTorch, Ember, ...) and the ratio is
+/// taken between each side's best round (lowest cost; for matmul the highest fraction of the
+/// ceiling, which each round measures itself). Every round's lines are printed.
+let rounds = max(1, Int(environment["EMBER_BENCH_ROUNDS"] ?? "") ?? 1)
+
+/// The better of two lines of one side: the lower `value` (a cost), or for matmul the higher
+/// ceiling fraction (or GFLOP/s); a line without a value loses.
+func better(_ a: [String: Any]?, _ b: [String: Any]?, workload: String) -> [String: Any]? {
+  guard let a else { return b }
+  guard let b else { return a }
+  let key =
+    workload == "matmul" && a["native_ceiling_fraction"] != nil
+    ? "native_ceiling_fraction" : "value"
+  guard let x = a[key] as? Double else { return b }
+  guard let y = b[key] as? Double else { return a }
+  return (workload == "matmul" ? y > x : y < x) ? b : a
+}
+
+/// Runs one workload on both sides (`rounds` times, alternating) and prints its lines; returns
+/// the best of each side and their ratio for the summary.
 func run(_ workload: String, inChild: Bool) -> (
   String, [String: Any]?, [String: Any]?, [String: Any]?
 ) {
-  let ember = runEmber(workload, inChild: inChild)
-  printLine(jsonLine(ember))
-  let torch = runTorch(workload)
-  if let torch { printLine(jsonLine(torch)) }
-  let ratio = ratioLine(workload, ember: ember, torch: torch)
+  var bestEmber: [String: Any]?
+  var bestTorch: [String: Any]?
+  for round in 1...rounds {
+    var e = runEmber(workload, inChild: inChild)
+    if rounds > 1 { e["round"] = round }
+    printLine(jsonLine(e))
+    bestEmber = better(bestEmber, e, workload: workload)
+    if var t = runTorch(workload) {
+      if rounds > 1 { t["round"] = round }
+      printLine(jsonLine(t))
+      bestTorch = better(bestTorch, t, workload: workload)
+    }
+  }
+  let ember = bestEmber!
+  let torch = bestTorch
+  var ratio = ratioLine(workload, ember: ember, torch: torch)
+  if rounds > 1 { ratio?["rounds"] = "best of \(rounds) alternating rounds per side" }
   if let ratio { printLine(jsonLine(ratio)) }
   return (workload, ember, torch, ratio)
 }
