@@ -212,8 +212,7 @@ extension Kernel {
   /// Runs one GEMM of C = m x n (inner dimension k) as `run(i0, i1, j0, j1)` calls of the C GEMM
   /// on blocks of C: the whole of C on the calling thread when `threaded` is false or the product
   /// is small (under 2^22 multiply-adds, about 160^3, the threshold both former copies of this
-  /// split had: a hand-off to another thread costs about 10 us), else one block per thread
-  /// (several for large products, below).
+  /// split had: a hand-off to another thread costs about 10 us), else one block per thread.
   /// Every element is computed the same way whatever the split, so results do not depend on the
   /// thread count.
   ///
@@ -222,10 +221,12 @@ extension Kernel {
   /// each block packs the smaller operand again, and with 8 blocks (the former split of
   /// `Parallel.forRange`) the MLP's 128x784 by 784x512 product packed its 128x784 operand 8
   /// times (gemm harness, CPU time of the 8 MLP products of a step, forward and backward: 4.14 ms
-  /// in 8 blocks, 3.62 ms in 2; the 128x784 by 784x512 one 1.53 ms against 1.32). From 1024
-  /// rows or columns up the repacking is lost in the product (1024^3, CPU time: 24.4 and 24.7 ms
-  /// in 8 blocks, 25.8 and 24.2 in 2), so there each thread takes `Parallel.chunksPerThread`
-  /// blocks, and a thread the OS does not schedule promptly delays only a share of the work.
+  /// in 8 blocks, 3.62 ms in 2; the 128x784 by 784x512 one 1.53 ms against 1.32). Large products
+  /// too: 1024^3 in 8 blocks (4 per thread, taken as threads come free) against 2, C harness
+  /// over ember_sgemm with 2 threads, best of 15, on a machine loaded by two other builds (where
+  /// more blocks should have helped most): 52.3-58.3 ms in 8 blocks against 43.1-48.2 in 2, for
+  /// each of the plain, transposed-A and transposed-B layouts; packing the whole 4 MB other
+  /// operand per block costs more than the balancing gains.
   static func splitGemm(
     m: Int, n: Int, k: Int, isa: Int32, isDouble: Int32, threaded: Bool,
     _ run: (Int, Int, Int, Int) -> Void
@@ -241,8 +242,7 @@ extension Kernel {
       splitRows ? emberSwiftGemmTileRows(isa, isDouble) : emberSwiftGemmTileCols(isa, isDouble))
     let extent = splitRows ? m : n
     let tiles = (extent + unit - 1) / unit
-    let perThread = extent >= 1024 ? Parallel.chunksPerThread : 1
-    let parts = Swift.min(threads * perThread, tiles)
+    let parts = Swift.min(threads, tiles)
     if parts <= 1 {
       run(0, m, 0, n)
       return
