@@ -99,4 +99,21 @@ import Testing
     expectTensor(gw, shape: [3], [1, 1, 0])
     #expect(gw.storage.count == 3 && gw.isContiguous)
   }
+  @Test func linearWeightGradientIsStolen() throws {
+    // AddmmBackward0 gives the weight `(gradᵀ · input)ᵀ` and TBackward0 transposes it back: a
+    // view with its base's geometry, which stands for the base
+    let w = try Tensor([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]], requiresGrad: true)
+    let b = try Tensor([1.0, 2.0], requiresGrad: true)
+    let x = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+    let seen = SeenStorage()
+    try w.registerHook {
+      seen.id = ObjectIdentifier($0.storage)
+      return nil
+    }
+    try Functional.linear(x, w, bias: b).sum().backward()
+    expectTensor(w.grad, shape: [2, 3], [12, 15, 18, 12, 15, 18])
+    expectTensor(b.grad, shape: [2], [3, 3])
+    #expect(seen.id != nil && w.grad.map { ObjectIdentifier($0.storage) } == seen.id)
+    #expect(w.grad?.isContiguous == true)
+  }
 }
