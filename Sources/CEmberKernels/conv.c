@@ -17,8 +17,12 @@
 typedef double v8d __attribute__((vector_size(64)));
 typedef double v8d_u __attribute__((vector_size(64), aligned(8), may_alias));
 
-static inline int64_t conv_ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-static inline int64_t conv_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+static inline int64_t conv_ceil_div(int64_t a, int64_t b) {
+  return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+static inline int64_t conv_floor_div(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
 static inline int64_t conv_min(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t conv_max(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -27,7 +31,8 @@ static inline int64_t conv_max(int64_t a, int64_t b) { return a > b ? a : b; }
 #define CONV_WINDOW(i, k_dilation, pad, stride, input, output, low, high, offset) \
   int64_t offset = (i) * (k_dilation) - (pad);                                     \
   int64_t low = conv_max(0, conv_ceil_div(-offset, (stride)));                     \
-  int64_t high = conv_max(low, conv_min((output), conv_floor_div((input) - 1 - offset, (stride)) + 1));
+  int64_t high =                                                                   \
+      conv_max(low, conv_min((output), conv_floor_div((input) - 1 - offset, (stride)) + 1));
 
 /// The first position >= p whose tap is valid (row in rlo..<rhi, column in clo..<chi, both
 /// nonempty), or -1.
@@ -70,11 +75,15 @@ static inline int64_t dense_last(
     if (q1 > q0) memcpy(dst + (q0 - p0), plane + (q0 + shift), (size_t)(q1 - q0) * sizeof(T)); \
     for (int64_t p = q1; p < p1; p++) dst[p - p0] = 0;                                         \
     if (q1 > q0 && chi - clo < out_w) {                                                        \
-      for (int64_t oh = q0 / out_w; oh * out_w < q1; oh++) {                                   \
-        const int64_t r0 = oh * out_w;                                                         \
-        for (int64_t p = conv_max(q0, r0); p < conv_min(q1, r0 + clo); p++) dst[p - p0] = 0;   \
-        for (int64_t p = conv_max(q0, r0 + chi); p < conv_min(q1, r0 + out_w); p++)            \
-          dst[p - p0] = 0;                                                                     \
+      /* column by column (a strided loop: a row at a time, the one or two zeros of a 3x3 */   \
+      /* kernel became a memset call each) */                                                  \
+      const int64_t oh0 = q0 / out_w, oh1 = (q1 - 1) / out_w;                                  \
+      for (int64_t ow = clo > 0 ? 0 : chi; ow < out_w;                                         \
+           ow = ow + 1 == clo ? chi : ow + 1) {                                                \
+        for (int64_t oh = oh0; oh <= oh1; oh++) {                                              \
+          const int64_t p = oh * out_w + ow;                                                   \
+          if (p >= q0 && p < q1) dst[p - p0] = 0;                                              \
+        }                                                                                      \
       }                                                                                        \
     }                                                                                          \
   }
@@ -146,10 +155,12 @@ IM2COL(double, f64)
     if (rlo < rhi) {                                                                           \
       T *restrict src = row;                                                                   \
       if (chi - clo < out_w) {                                                                 \
-        for (int64_t oh = rlo; oh < rhi; oh++) {                                               \
-          const int64_t r0 = oh * out_w;                                                       \
-          for (int64_t p = conv_max(q0, r0); p < r0 + clo; p++) src[p] = -0.0;                 \
-          for (int64_t p = r0 + chi; p < conv_min(q1, r0 + out_w); p++) src[p] = -0.0;         \
+        for (int64_t ow = clo > 0 ? 0 : chi; ow < out_w;                                       \
+             ow = ow + 1 == clo ? chi : ow + 1) {                                              \
+          for (int64_t oh = rlo; oh < rhi; oh++) {                                             \
+            const int64_t p = oh * out_w + ow;                                                 \
+            if (p >= q0 && p < q1) src[p] = -0.0;                                              \
+          }                                                                                    \
         }                                                                                      \
       }                                                                                        \
       T *restrict dst = plane + (q0 + roff * in_w + coff);                                     \

@@ -75,8 +75,10 @@ EMBER_INLINE void ember_maxpool2x2_f32_impl(
           memcpy(t1, r1 + c, (size_t)(2 * n) * sizeof(float));
           a0 = load16(t0), a1 = load16(t0 + 16), b0 = load16(t1), b1 = load16(t1 + 16);
         }
-#define EVEN16(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
-#define ODD16(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#define EVEN16(a, b) \
+  __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODD16(a, b) \
+  __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
         const v16i first = lanes + (int32_t)(top + c);
         v16f best = EVEN16(a0, a1);
         v16i index = first;

@@ -23,11 +23,13 @@ extension Kernel {
   /// columns of several samples can sit side by side in one matrix.
   ///
   /// The C kernel (`ember_im2col_f32`/`_f64`, the same copies) unless `plain`. ember-bench layers
-  /// (2 threads, 3 alternating runs, with col2im and the bias gradient in C): the CNN's second
-  /// layer (32 -> 64 channels, 14x14) forward 4.67-4.91 -> 4.03-4.21 ms, backward 8.78-9.34 ->
-  /// 7.99-8.09 ms; its first layer forward 0.72-0.91 -> 0.63-0.67 ms, backward 1.28-1.44 ->
-  /// 0.99-1.14 ms. In C, the stride-1 "same" case as one contiguous copy per tap row: 915 -> 206
-  /// perf samples of a 1-thread cnn run (the per-output-row loop copied 14 floats at a time).
+  /// (2 threads, 4 alternating runs on a quiet machine, min-median, with col2im and the bias
+  /// gradient in C): the CNN's second layer (32 -> 64 channels, 14x14) forward 4.95-5.06 ->
+  /// 3.51-3.84 ms, backward 8.86-9.03 -> 6.28-7.17 ms; its first layer forward 0.57-0.72 ->
+  /// 0.42-0.62 ms, backward 0.96-1.15 -> 0.83-0.91 ms. In C, the stride-1 "same" case as one
+  /// contiguous copy per tap row: 915 -> 206 perf samples of a 1-thread cnn run (the
+  /// per-output-row loop copied 14 floats at a time), and its padding columns zeroed column by
+  /// column: im2col's memset calls 2.1% -> 0.45% of the samples.
   static func im2col<T: FloatScalar>(
     _ x: UnsafePointer<T>, channels: Int, _ g: ConvGeometry, _ win: ConvWindows,
     _ cols: UnsafeMutablePointer<T>, from p0: Int, to p1: Int, rowStride: Int? = nil,
