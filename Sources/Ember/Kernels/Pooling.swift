@@ -43,9 +43,9 @@ extension Kernel {
   ///
   /// 2x2 stride-2 windows without padding take the C kernel (`ember_maxpool2x2_f32`/`_f64`, the
   /// same comparisons in the same order) unless `plain`. ember-bench layers (2 threads, 3
-  /// alternating runs): MaxPool2d(2) on [64, 32, 28, 28] 0.68-0.93 -> 0.19-0.21 ms, on [64, 64, 14,
-  /// 14] 0.71-0.79 -> 0.18-0.26 ms (the plain float32 path compared four columns at a time in SSE,
-  /// and rows of 14 and 7 outputs left it mostly in its scalar tail).
+  /// alternating runs): MaxPool2d(2) on [64, 32, 28, 28] 0.68-0.93 -> 0.19-0.21 ms, on
+  /// [64, 64, 14, 14] 0.71-0.79 -> 0.18-0.26 ms (the plain float32 path compared four columns at
+  /// a time in SSE, and rows of 14 and 7 outputs left it mostly in its scalar tail).
   static func maxPoolForward<T: FloatScalar>(
     _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<Int64>,
     _ g: PoolGeometry, plain: Bool = false
