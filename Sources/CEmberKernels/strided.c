@@ -29,6 +29,21 @@ EMBER_INLINE void ember_relu_f32_impl(const float *a, float *out, int64_t n) {
 }
 EMBER_DISPATCH(, ember_relu_f32, (const float *a, float *out, int64_t n), (a, out, n))
 
+EMBER_INLINE void ember_relu_backward_f32_impl(
+    const float *g, const float *y, float *out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 32; k += 8) {
+      v8f gv = load8(g + i + k), yv = load8(y + i + k);
+      store8(out + i + k, (v8f)((v8i)gv & (yv > 0.0f)));
+    }
+  }
+  for (; i < n; i++) out[i] = y[i] > 0 ? g[i] : 0;
+}
+EMBER_DISPATCH(
+    , ember_relu_backward_f32, (const float *g, const float *y, float *out, int64_t n),
+    (g, y, out, n))
+
 // A comparison of 8 lanes gives 0 / -1 ints; 0 / 1 bytes are their negation narrowed.
 #define CMP_LOOP(OP, RHS, RHS_SCALAR)                                           \
   for (; i + 8 <= n; i += 8) {                                                  \

@@ -3,9 +3,11 @@
 
 #include <stdint.h>
 
+#include "CEmberConv.h"
 #include "CEmberGemm.h"
 #include "CEmberElementwise.h"
 #include "CEmberOptimizer.h"
+#include "CEmberPool.h"
 #include "CEmberRecurrent.h"
 #include "CEmberReduce.h"
 #include "CEmberStrided.h"

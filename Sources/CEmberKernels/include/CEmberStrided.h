@@ -15,6 +15,8 @@ enum { EMBER_OP_ADD = 0, EMBER_OP_SUB = 1, EMBER_OP_MUL = 2, EMBER_OP_DIV = 3 };
 
 /// out[i] = a[i] <= 0 ? 0 : a[i] (NaN stays NaN)
 void ember_relu_f32(const float *a, float *out, int64_t n);
+/// out[i] = y[i] > 0 ? g[i] : 0 (the gradient of relu from its result y; NaN y gives 0)
+void ember_relu_backward_f32(const float *g, const float *y, float *out, int64_t n);
 /// out[i] = a[i] CMP s
 void ember_cmp_scalar_f32(const float *a, float s, uint8_t *out, int64_t n, int32_t cmp);
 /// out[i] = a[i] CMP b[i]

@@ -133,92 +133,6 @@ extension Kernel {
     return body(p)
   }
 
-  // MARK: im2col / col2im
-
-  /// Writes the columns of `channels` input planes (starting at `x`) for output positions
-  /// `p0..<p1` (row-major over the output plane): row `(c * kH + kh) * kW + kw` of `cols` (each
-  /// row `p1 - p0` long) holds the input element under kernel tap (kh, kw) of channel c for each
-  /// position, or 0 in the padding. Rows are `rowStride` apart (default `p1 - p0`), so that the
-  /// columns of several samples can sit side by side in one matrix.
-  static func im2col<T: FloatScalar>(
-    _ x: UnsafePointer<T>, channels: Int, _ g: ConvGeometry, _ win: ConvWindows,
-    _ cols: UnsafeMutablePointer<T>, from p0: Int, to p1: Int, rowStride: Int? = nil
-  ) {
-    let len = p1 - p0
-    let stride = rowStride ?? len
-    let (inW, outW) = (g.inWidth, g.outWidth)
-    let (sH, sW) = (g.strideHeight, g.strideWidth)
-    var row = cols
-    for c in 0..<channels {
-      let plane = x + c * g.inPlane
-      for kh in 0..<g.kernelHeight {
-        let (rlo, rhi, roff) = (win.rowLow[kh], win.rowHigh[kh], win.rowOffset[kh])
-        for kw in 0..<g.kernelWidth {
-          let (clo, chi, coff) = (win.columnLow[kw], win.columnHigh[kw], win.columnOffset[kw])
-          var p = p0
-          var dst = row
-          while p < p1 {
-            let oh = p / outW
-            let ow0 = p - oh * outW
-            let ow1 = Swift.min(outW, ow0 + (p1 - p))
-            let seg = ow1 - ow0
-            let lo = Swift.min(Swift.max(ow0, clo), ow1)
-            let hi = Swift.max(Swift.min(ow1, chi), lo)
-            if oh < rlo || oh >= rhi || lo == hi {
-              dst.update(repeating: 0, count: seg)
-            } else {
-              let base = (oh * sH + roff) * inW + coff
-              if lo > ow0 { dst.update(repeating: 0, count: lo - ow0) }
-              let out = dst - ow0
-              if sW == 1 {
-                (out + lo).update(from: plane + (base + lo), count: hi - lo)
-              } else {
-                for ow in lo..<hi { out[ow] = plane[base + ow * sW] }
-              }
-              if ow1 > hi { (out + hi).update(repeating: 0, count: ow1 - hi) }
-            }
-            dst += seg
-            p += seg
-          }
-          row += stride
-        }
-      }
-    }
-  }
-
-  /// Adds the columns of `channels` planes (for all output positions; the layout of
-  /// ``im2col(_:channels:_:_:_:from:to:rowStride:)``, rows `rowStride` apart, by default the
-  /// output plane) back onto the input planes at `x`.
-  static func col2im<T: FloatScalar>(
-    _ cols: UnsafePointer<T>, channels: Int, _ g: ConvGeometry, _ win: ConvWindows,
-    _ x: UnsafeMutablePointer<T>, rowStride: Int? = nil
-  ) {
-    let (inW, outW, outPlane) = (g.inWidth, g.outWidth, rowStride ?? g.outPlane)
-    let (sH, sW) = (g.strideHeight, g.strideWidth)
-    var row = cols
-    for c in 0..<channels {
-      let plane = x + c * g.inPlane
-      for kh in 0..<g.kernelHeight {
-        let (rlo, rhi, roff) = (win.rowLow[kh], win.rowHigh[kh], win.rowOffset[kh])
-        for kw in 0..<g.kernelWidth {
-          let (clo, chi, coff) = (win.columnLow[kw], win.columnHigh[kw], win.columnOffset[kw])
-          if clo < chi {
-            for oh in rlo..<rhi {
-              let base = (oh * sH + roff) * inW + coff
-              let src = row + oh * outW
-              if sW == 1 {
-                for ow in clo..<chi { plane[base + ow] += src[ow] }
-              } else {
-                for ow in clo..<chi { plane[base + ow * sW] += src[ow] }
-              }
-            }
-          }
-          row += outPlane
-        }
-      }
-    }
-  }
-
   // MARK: convolution kernels
 
   /// Runs `items` work items, on threads when there are enough of them; otherwise serially, with
@@ -410,7 +324,7 @@ extension Kernel {
             gemm(
               m: nc * kk, n: ohw, k: cog, a, 1, rows, b, ohw, 1, cols, ohw, beta: 0,
               threaded: threadedGemm)
-            col2im(UnsafePointer(cols), channels: nc, g, win, gxc)
+            col2im(cols, channels: nc, g, win, gxc)
           }
         }
       }
@@ -452,7 +366,7 @@ extension Kernel {
           let v: T = bias.map { $0[grp * cig + c] } ?? 0
           (gxc + c * g.inPlane).update(repeating: v, count: g.inPlane)
         }
-        col2im(UnsafePointer(cols + s * ohw), channels: cig, g, win, gxc, rowStride: len)
+        col2im(cols + s * ohw, channels: cig, g, win, gxc, rowStride: len)
       }
     }
   }
@@ -526,39 +440,6 @@ extension Kernel {
             gw[i] = s
           }
         }
-      }
-    }
-  }
-
-  /// The gradient of a convolution's bias: `gb[c] = Σ_n Σ_p gy[n, c, p]` for a contiguous
-  /// gradient [batch, channels, plane], accumulated in double per channel (in a fixed order, so
-  /// the result does not depend on the thread count) and rounded once. CNN step (1 thread, perf):
-  /// the general `sum(dim: [0, 2, 3])` over the output gradient was 5.6% of the samples.
-  static func convolutionBiasGrad<T: FloatScalar>(
-    _ gy: UnsafePointer<T>, _ gb: UnsafeMutablePointer<T>, batch: Int, channels: Int, plane: Int
-  ) {
-    Parallel.forRange(channels, costPerItem: Swift.max(batch * plane, 1)) { r in
-      for c in r {
-        var total = 0.0
-        for n in 0..<batch {
-          let row = gy + (n * channels + c) * plane
-          // four partial sums, so the additions do not wait on one another
-          var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0)
-          var p = 0
-          while p + 4 <= plane {
-            s0 += row[p].doubleValue
-            s1 += row[p + 1].doubleValue
-            s2 += row[p + 2].doubleValue
-            s3 += row[p + 3].doubleValue
-            p += 4
-          }
-          while p < plane {
-            s0 += row[p].doubleValue
-            p += 1
-          }
-          total += (s0 + s1) + (s2 + s3)
-        }
-        gb[c] = T(fromDouble: total)
       }
     }
   }
