@@ -141,7 +141,7 @@ enum Engine {
           // one array for every node's gradients: emptied after each node, so it is unique
           // again for the next (unless a rule kept it), and no array is made per node
           defer { while !grads.isEmpty { grads.removeLast() } }
-          materialize(into: &grads, buffers, lo..<(lastGrad + 1), node)
+          materialize(into: &grads, &buffers, lo..<(lastGrad + 1), node)
           for s in lo..<hi { buffers[s] = nil }
           node.runPreHooks(&grads)
           let retained = node.retainedGradTensors
@@ -180,7 +180,8 @@ enum Engine {
           let (c, slot) = g.edges[k]
           guard c >= 0 else { continue }
           let e = k - edgeStart
-          if e < outputs.count, let grad = outputs[e] {
+          // moved out of `outputs` (a copy was a retain here and a release with the array)
+          if e < outputs.count, let grad = outputs[e].take() {
             accumulate(grad, into: &buffers, at: g.info[c].slotStart + slot)
           }
           g.info[c].dependencies -= 1
@@ -311,14 +312,15 @@ enum Engine {
     buffers[slot] = existing + g
   }
 
-  /// Appends a node's output gradients to `out` (empty); missing ones become zeros of the
-  /// output's shape.
+  /// Moves a node's output gradients from their slots to `out` (empty); missing ones become
+  /// zeros of the output's shape.
   private static func materialize(
-    into out: inout [Tensor], _ buffers: [Tensor?], _ slots: Range<Int>, _ node: Node
+    into out: inout [Tensor], _ buffers: inout [Tensor?], _ slots: Range<Int>, _ node: Node
   ) {
     let n = max(node.outputs.count, slots.count)
     for k in 0..<n {
-      if k < slots.count, let g = buffers[slots.lowerBound + k] {
+      // `take()` moves the gradient (a copy was a retain, and a release when the slot is reset)
+      if k < slots.count, let g = buffers[slots.lowerBound + k].take() {
         out.append(g)
       } else {
         let m = node.outputs[k]
