@@ -284,5 +284,10 @@ public struct BackwardContext {
   var number: WrappedNumber { node.number }
 
   /// Whether input `i` needs a gradient (PyTorch's `ctx.needs_input_grad[i]`).
-  public func needsInputGrad(_ i: Int) -> Bool { node.nextEdges[i].node != nil }
+  public func needsInputGrad(_ i: Int) -> Bool {
+    // the node is not retained for the test (a copy of the edge was a retain and a release: two
+    // calls per binary rule)
+    unowned(unsafe) let input = node.nextEdges[i].node
+    return input != nil
+  }
 }
