@@ -142,10 +142,13 @@ public class Node {
   }
 
   private static func detachChildren(of node: Node, into pending: inout PendingNodes) {
-    for edge in node.nextEdges {
-      if let n = edge.node { pending.append(n) }
+    // the edges are moved out (iterating `node.nextEdges` in place copied the list and each
+    // edge: 2 retains and 3 releases per edge more, ember-bench scalar: 28 per iteration)
+    var edges = SmallList<Edge>()
+    swap(&edges, &node.nextEdges)
+    for k in 0..<edges.count {
+      if let n = edges[k].node { pending.append(n) }
     }
-    node.nextEdges = SmallList()
     guard !node.saved.isEmpty else { return }
     var saved: [SavedTensor] = []
     swap(&saved, &node.saved)
@@ -281,5 +284,10 @@ public struct BackwardContext {
   var number: WrappedNumber { node.number }
 
   /// Whether input `i` needs a gradient (PyTorch's `ctx.needs_input_grad[i]`).
-  public func needsInputGrad(_ i: Int) -> Bool { node.nextEdges[i].node != nil }
+  public func needsInputGrad(_ i: Int) -> Bool {
+    // the node is not retained for the test (a copy of the edge was a retain and a release: two
+    // calls per binary rule)
+    unowned(unsafe) let input = node.nextEdges[i].node
+    return input != nil
+  }
 }

@@ -27,7 +27,7 @@ extension Tensor {
   public var requiresGrad: Bool {
     get {
       if viewBase != nil { refreshViewHistory() }
-      return leafRequiresGrad || gradFn != nil
+      return leafRequiresGrad || recordedGradFn != nil  // (`gradFn` would refresh again)
     }
     set {
       if gradFn != nil {
@@ -188,7 +188,7 @@ extension Tensor {
   /// The edge through which gradients reach this tensor's history.
   func gradientEdge() -> Edge {
     if viewBase != nil { refreshViewHistory() }
-    if let fn = gradFn { return Edge(node: fn, inputNr: outputNr) }
+    if let fn = recordedGradFn { return Edge(node: fn, inputNr: outputNr) }
     if leafRequiresGrad { return Edge(node: gradAccumulator(), inputNr: 0) }
     return .none
   }

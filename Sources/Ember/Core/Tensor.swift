@@ -42,13 +42,27 @@ public class Tensor {
   /// autograd loop). See ``AccumulatorLink`` for why the link cannot dangle.
   @exclusivity(unchecked) final var accumulatorLink = AccumulatorLink.none
   @exclusivity(unchecked) final var gradStorage: Tensor?
+  /// What few tensors have (a retained grad, hooks, a name), made on the first write: as stored
+  /// properties they were three of the references every tensor's `deinit` released (ember-bench
+  /// scalar: 8 tensors per iteration).
+  @exclusivity(unchecked) final var extras: TensorExtras?
   /// For a non-leaf whose `.grad` is kept (`retainGrad()`): the node that writes it. Held
   /// strongly so `deinit` can take this tensor off the node's list (the node refers back to this
   /// tensor without a reference count; see ``Node/retainedGradTensors``).
-  @exclusivity(unchecked) final var retainedGradNode: Node?
+  final var retainedGradNode: Node? {
+    get { extras?.retainedGradNode }
+    set {
+      if newValue != nil || extras != nil { makeExtras().retainedGradNode = newValue }
+    }
+  }
   final var retainsGradFlag: Bool { retainedGradNode != nil }
   /// Hooks run on the gradient of this tensor (for leaves; non-leaves register on their node).
-  @exclusivity(unchecked) final var leafHooks: [(Tensor) -> Tensor?] = []
+  final var leafHooks: [(Tensor) -> Tensor?] {
+    get { extras?.leafHooks ?? [] }
+    set {
+      if !newValue.isEmpty || extras != nil { makeExtras().leafHooks = newValue }
+    }
+  }
   /// The tensor this one is a differentiable view of (the root base), used to rebase history
   /// when a view is modified in place.
   @exclusivity(unchecked) final var viewBase: Tensor?
@@ -58,10 +72,22 @@ public class Tensor {
   /// How this view was made; in-place writes through restricted views are refused.
   @exclusivity(unchecked) final var viewCreation = ViewCreation.regular
   /// A label used by graph visualization (`x`, `weight`, ...).
-  final public var name: String?
+  final public var name: String? {
+    get { extras?.name }
+    set {
+      if newValue != nil || extras != nil { makeExtras().name = newValue }
+    }
+  }
+
+  private final func makeExtras() -> TensorExtras {
+    if let extras { return extras }
+    let made = TensorExtras()
+    extras = made
+    return made
+  }
 
   deinit {
-    if let node = retainedGradNode { node.removeRetainedGrad(of: self) }
+    if let node = extras?.retainedGradNode { node.removeRetainedGrad(of: self) }
   }
 
   init(storage: Storage, shape: [Int], strides: [Int], offset: Int) {
@@ -131,6 +157,13 @@ public class Tensor {
   @inlinable final func basePointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {
     storage.pointer(T.self) + storageOffset
   }
+}
+
+/// The rarely set state of a ``Tensor`` (``Tensor/extras``).
+final class TensorExtras {
+  var retainedGradNode: Node?
+  var leafHooks: [(Tensor) -> Tensor?] = []
+  var name: String?
 }
 
 /// How a view was made (PyTorch's `CreationMeta`), deciding whether an in-place op recorded
