@@ -48,7 +48,11 @@ func runEmber(_ workload: String, inChild: Bool) -> [String: Any] {
   if !inChild, let (_, run) = workloads.first(where: { $0.0 == workload }) {
     return emberLine(workload, run())
   }
-  guard let r = spawn([selfExecutable, workload], env: ["EMBER_BENCH_NO_TORCH": "1"]),
+  // the child runs the workload once: with the parent's EMBER_BENCH_ROUNDS it ran every round
+  // in one process and reported the last, whose memory included the earlier round's buffers
+  guard
+    let r = spawn(
+      [selfExecutable, workload], env: ["EMBER_BENCH_NO_TORCH": "1", "EMBER_BENCH_ROUNDS": "1"]),
     var line = r.lines.last(where: { ($0["lib"] as? String) == "ember" })
   else {
     return emberLine(workload, ["status": "error", "reason": "the child process failed"])
