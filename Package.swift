@@ -46,7 +46,7 @@ let package = Package(
         "EmberData", "EmberNN", "EmberOptim",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      path: "Examples/MNIST"),
+      path: "Examples/MNIST", exclude: ["pytorch"]),
     .executableTarget(
       name: "EmberXOR", dependencies: ["EmberNN", "EmberOptim"], path: "Examples/XOR"),
     .executableTarget(

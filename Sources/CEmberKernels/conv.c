@@ -220,55 +220,47 @@ COL2IM(double, f64)
   })
 
 // Each plane in 16 double lanes (two vectors, so the additions do not wait on one another).
-EMBER_INLINE void ember_conv_bias_grad_f32_impl(
-    const float *gy, int64_t batch, int64_t channels, int64_t plane, int64_t c0, int64_t c1,
-    float *gb) {
-  for (int64_t c = c0; c < c1; c++) {
-    double total = 0;
-    for (int64_t n = 0; n < batch; n++) {
-      const float *row = gy + (n * channels + c) * plane;
-      v8d a0 = {0}, a1 = {0};
-      int64_t i = 0;
-      for (; i + 16 <= plane; i += 16) {
-        v16f v = load16(row + i);
-        a0 += widen8(lo8f(v));
-        a1 += widen8(hi8f(v));
-      }
-      double tail = 0;
-      for (; i < plane; i++) tail += (double)row[i];
-      total += hsum8(a0 + a1) + tail;
-    }
-    gb[c] = (float)total;
-  }
-}
-EMBER_DISPATCH(
-    , ember_conv_bias_grad_f32,
-    (const float *gy, int64_t batch, int64_t channels, int64_t plane, int64_t c0, int64_t c1,
-     float *gb),
-    (gy, batch, channels, plane, c0, c1, gb))
+// LOAD16(row, i, lo, hi) sets lo and hi to elements i..<i+8 and i+8..<i+16 of row as doubles.
+#define BIAS_GRAD(T, SUFFIX, LOAD16)                                                          \
+  EMBER_INLINE void ember_conv_bias_grad_##SUFFIX##_impl(                                     \
+      const T *gy, int64_t batch, int64_t channels, int64_t plane, int64_t c0, int64_t c1,    \
+      T *gb) {                                                                                \
+    for (int64_t c = c0; c < c1; c++) {                                                       \
+      double total = 0;                                                                       \
+      for (int64_t n = 0; n < batch; n++) {                                                   \
+        const T *row = gy + (n * channels + c) * plane;                                       \
+        v8d a0 = {0}, a1 = {0};                                                               \
+        int64_t i = 0;                                                                        \
+        for (; i + 16 <= plane; i += 16) {                                                    \
+          v8d lo, hi;                                                                         \
+          LOAD16(row, i, lo, hi);                                                             \
+          a0 += lo;                                                                           \
+          a1 += hi;                                                                           \
+        }                                                                                     \
+        double tail = 0;                                                                      \
+        for (; i < plane; i++) tail += (double)row[i];                                        \
+        total += hsum8(a0 + a1) + tail;                                                       \
+      }                                                                                       \
+      gb[c] = (T)total;                                                                       \
+    }                                                                                         \
+  }                                                                                           \
+  EMBER_DISPATCH(                                                                             \
+      , ember_conv_bias_grad_##SUFFIX,                                                        \
+      (const T *gy, int64_t batch, int64_t channels, int64_t plane, int64_t c0, int64_t c1,   \
+       T *gb),                                                                                \
+      (gy, batch, channels, plane, c0, c1, gb))
 
-EMBER_INLINE void ember_conv_bias_grad_f64_impl(
-    const double *gy, int64_t batch, int64_t channels, int64_t plane, int64_t c0, int64_t c1,
-    double *gb) {
-  for (int64_t c = c0; c < c1; c++) {
-    double total = 0;
-    for (int64_t n = 0; n < batch; n++) {
-      const double *row = gy + (n * channels + c) * plane;
-      v8d a0 = {0}, a1 = {0};
-      int64_t i = 0;
-      for (; i + 16 <= plane; i += 16) {
-        a0 += *(const v8d_u *)(row + i);
-        a1 += *(const v8d_u *)(row + i + 8);
-      }
-      double tail = 0;
-      for (; i < plane; i++) tail += row[i];
-      total += hsum8(a0 + a1) + tail;
-    }
-    gb[c] = total;
-  }
-}
-EMBER_DISPATCH(
-    , ember_conv_bias_grad_f64,
-    (const double *gy, int64_t batch, int64_t channels, int64_t plane, int64_t c0, int64_t c1,
-     double *gb),
-    (gy, batch, channels, plane, c0, c1, gb))
+#define LOAD16_F32(row, i, lo, hi)   \
+  do {                               \
+    v16f v = load16((row) + (i));    \
+    lo = widen8(lo8f(v));            \
+    hi = widen8(hi8f(v));            \
+  } while (0)
+#define LOAD16_F64(row, i, lo, hi)             \
+  do {                                         \
+    lo = *(const v8d_u *)((row) + (i));        \
+    hi = *(const v8d_u *)((row) + (i) + 8);    \
+  } while (0)
+
+BIAS_GRAD(float, f32, LOAD16_F32)
+BIAS_GRAD(double, f64, LOAD16_F64)

@@ -55,39 +55,57 @@ extension Kernel {
     }
     let (inW, outW) = (g.inWidth, g.outWidth)
     let (sH, sW) = (g.strideHeight, g.strideWidth)
-    var row = cols
+    forEachTap(channels: channels, g, win, planes: x, rows: cols, rowStride: stride) {
+      plane, row, rlo, rhi, roff, clo, chi, coff in
+      var p = p0
+      var dst = row
+      while p < p1 {
+        let oh = p / outW
+        let ow0 = p - oh * outW
+        let ow1 = Swift.min(outW, ow0 + (p1 - p))
+        let seg = ow1 - ow0
+        let lo = Swift.min(Swift.max(ow0, clo), ow1)
+        let hi = Swift.max(Swift.min(ow1, chi), lo)
+        if oh < rlo || oh >= rhi || lo == hi {
+          dst.update(repeating: 0, count: seg)
+        } else {
+          let base = (oh * sH + roff) * inW + coff
+          if lo > ow0 { dst.update(repeating: 0, count: lo - ow0) }
+          let out = dst - ow0
+          if sW == 1 {
+            (out + lo).update(from: plane + (base + lo), count: hi - lo)
+          } else {
+            for ow in lo..<hi { out[ow] = plane[base + ow * sW] }
+          }
+          if ow1 > hi { (out + hi).update(repeating: 0, count: ow1 - hi) }
+        }
+        dst += seg
+        p += seg
+      }
+    }
+  }
+
+  /// The plain im2col and col2im's walk over the rows of `cols`: for channel c and kernel tap
+  /// (kh, kw), in that nesting, `body` gets the channel's input plane, the tap's row of `cols`
+  /// (rows `rowStride` apart), the output rows `rlo..<rhi` and columns `clo..<chi` whose tap
+  /// falls inside the input, and the tap's row and column offsets into the plane.
+  private static func forEachTap<P, T>(
+    channels: Int, _ g: ConvGeometry, _ win: ConvWindows, planes: P,
+    rows: UnsafeMutablePointer<T>, rowStride: Int,
+    _ body: (
+      _ plane: P, _ row: UnsafeMutablePointer<T>, _ rlo: Int, _ rhi: Int, _ roff: Int,
+      _ clo: Int, _ chi: Int, _ coff: Int
+    ) -> Void
+  ) where P: Strideable, P.Stride == Int {
+    var row = rows
     for c in 0..<channels {
-      let plane = x + c * g.inPlane
+      let plane = planes.advanced(by: c * g.inPlane)
       for kh in 0..<g.kernelHeight {
         let (rlo, rhi, roff) = (win.rowLow[kh], win.rowHigh[kh], win.rowOffset[kh])
         for kw in 0..<g.kernelWidth {
           let (clo, chi, coff) = (win.columnLow[kw], win.columnHigh[kw], win.columnOffset[kw])
-          var p = p0
-          var dst = row
-          while p < p1 {
-            let oh = p / outW
-            let ow0 = p - oh * outW
-            let ow1 = Swift.min(outW, ow0 + (p1 - p))
-            let seg = ow1 - ow0
-            let lo = Swift.min(Swift.max(ow0, clo), ow1)
-            let hi = Swift.max(Swift.min(ow1, chi), lo)
-            if oh < rlo || oh >= rhi || lo == hi {
-              dst.update(repeating: 0, count: seg)
-            } else {
-              let base = (oh * sH + roff) * inW + coff
-              if lo > ow0 { dst.update(repeating: 0, count: lo - ow0) }
-              let out = dst - ow0
-              if sW == 1 {
-                (out + lo).update(from: plane + (base + lo), count: hi - lo)
-              } else {
-                for ow in lo..<hi { out[ow] = plane[base + ow * sW] }
-              }
-              if ow1 > hi { (out + hi).update(repeating: 0, count: ow1 - hi) }
-            }
-            dst += seg
-            p += seg
-          }
-          row += stride
+          body(plane, row, rlo, rhi, roff, clo, chi, coff)
+          row += rowStride
         }
       }
     }
@@ -123,25 +141,16 @@ extension Kernel {
       }
     }
     let (sH, sW) = (g.strideHeight, g.strideWidth)
-    var row = cols
-    for c in 0..<channels {
-      let plane = x + c * g.inPlane
-      for kh in 0..<g.kernelHeight {
-        let (rlo, rhi, roff) = (win.rowLow[kh], win.rowHigh[kh], win.rowOffset[kh])
-        for kw in 0..<g.kernelWidth {
-          let (clo, chi, coff) = (win.columnLow[kw], win.columnHigh[kw], win.columnOffset[kw])
-          if clo < chi {
-            for oh in rlo..<rhi {
-              let base = (oh * sH + roff) * inW + coff
-              let src = row + oh * outW
-              if sW == 1 {
-                for ow in clo..<chi { plane[base + ow] += src[ow] }
-              } else {
-                for ow in clo..<chi { plane[base + ow * sW] += src[ow] }
-              }
-            }
-          }
-          row += outPlane
+    forEachTap(channels: channels, g, win, planes: x, rows: cols, rowStride: outPlane) {
+      plane, row, rlo, rhi, roff, clo, chi, coff in
+      guard clo < chi else { return }
+      for oh in rlo..<rhi {
+        let base = (oh * sH + roff) * inW + coff
+        let src = row + oh * outW
+        if sW == 1 {
+          for ow in clo..<chi { plane[base + ow] += src[ow] }
+        } else {
+          for ow in clo..<chi { plane[base + ow * sW] += src[ow] }
         }
       }
     }

@@ -76,7 +76,7 @@ public enum Parallel {
 
   /// Runs `body` over `0..<count` cut into `n` contiguous chunks on the worker pool, or through
   /// `concurrentPerform` when the pool is busy (a nested call, or another thread's kernel).
-  @inlinable @usableFromInline
+  @inlinable
   static func runChunks(_ n: Int, of count: Int, _ body: (Range<Int>) -> Void) {
     let ran = WorkerPool.shared.run(n) { i in
       let lo = count * i / n
