@@ -152,7 +152,10 @@ extension Kernel {
   /// half of L2). Measured (ember-bench cnn, 1 thread, perf samples of the whole run, 3 runs
   /// each): 2^16 (only the first layer grouped) 6078, 5782, 6464; 2^17 (2 samples of the second
   /// layer) 5876, 5770, 5790; 2^18 (4 samples, over 1 MB with the output) 6004, 5827, 6045;
-  /// one sample per item before this change (with the former packing) 6864, 6601.
+  /// one sample per item before this change (with the former packing) 6864, 6601. Again with the
+  /// C im2col (ember-bench cnn, 2 threads, 3 alternating runs, median ms/step): 2^17 15.8, 15.8,
+  /// 17.9; 2^19 (8 samples) 17.5, 16.2, 18.0; 2^21 (the whole half batch of a thread) 17.7,
+  /// 18.5, 16.2: wider products do not pay for their larger scratch.
   static let groupBudget = 1 << 17
 
   /// Samples whose columns one forward work item lays side by side, for one GEMM over all of
