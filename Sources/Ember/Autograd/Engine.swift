@@ -202,27 +202,24 @@ enum Engine {
       throw AutogradError.wrongGradientCount(
         function: node.name, expected: edgeCount, got: grads.count)
     }
-    for i in 0..<edgeCount {
-      // Fast path: a gradient that already has its input's shape and dtype (nearly all of
-      // them) is checked without taking references to the edge, the input's node or its
-      // metadata: these were 8 retains and releases per gradient (ember-bench scalar: 48 per
-      // backward). The nodes are kept alive by the engine's tables for the whole run.
-      if let g = grads[i] {
-        unowned(unsafe) let next = node.nextEdges[i].node
-        let nr = node.nextEdges[i].inputNr
-        if let next, nr < next.outputs.count, next.outputs[nr].shape == g.shape,
-          next.outputs[nr].dtype == g.dtype
-        {
-          continue
-        }
-      }
-      guard let g = grads[i] else { continue }
-      let edge = node.nextEdges[i]
-      guard let next = edge.node, edge.inputNr < next.outputs.count else {
+    for i in 0..<edgeCount where grads[i] != nil {
+      // The input's node, its metadata and the gradient are read in place, without references
+      // (copies of the edge, the node and the metadata were 8 retains and releases per
+      // gradient, ember-bench scalar: 48 per backward; binding the gradient before the check
+      // below cost 0.34k of the 29.8k instructions per iteration). `node.nextEdges` holds the
+      // input's node throughout.
+      unowned(unsafe) let next = node.nextEdges[i].node
+      let nr = node.nextEdges[i].inputNr
+      guard let next, nr < next.outputs.count else {
         grads[i] = nil  // nothing receives it: the input does not require grad
         continue
       }
-      let meta = next.outputs[edge.inputNr]
+      // nearly every gradient already fits its input
+      if next.outputs[nr].shape == grads[i]!.shape && next.outputs[nr].dtype == grads[i]!.dtype {
+        continue
+      }
+      let g = grads[i]!
+      let meta = next.outputs[nr]
       var fixed = g
       if g.shape != meta.shape {
         guard Shape.isExpandable(meta.shape, to: g.shape) else {

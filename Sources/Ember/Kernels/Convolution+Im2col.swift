@@ -13,6 +13,42 @@ extension ConvGeometry {
   }
 }
 
+/// For each kernel row (column), the output rows (columns) whose window tap lands inside the
+/// input, and the input offset of the tap at output position 0 (the plain im2col/col2im's; the C
+/// kernels work these out themselves).
+struct ConvWindows {
+  /// Valid output rows for kernel row kh: `rowLow[kh]..<rowHigh[kh]`; tap row = oh * sH + rowOffset[kh].
+  var rowLow: [Int] = []
+  var rowHigh: [Int] = []
+  var rowOffset: [Int] = []
+  var columnLow: [Int] = []
+  var columnHigh: [Int] = []
+  var columnOffset: [Int] = []
+
+  init(_ g: ConvGeometry) {
+    func ranges(_ k: Int, _ stride: Int, _ pad: Int, _ dilation: Int, _ input: Int, _ output: Int)
+      -> ([Int], [Int], [Int])
+    {
+      var low: [Int] = []
+      var high: [Int] = []
+      var offset: [Int] = []
+      for i in 0..<k {
+        let off = i * dilation - pad
+        let lo = Swift.max(0, Kernel.ceilDiv(-off, stride))
+        let hi = Swift.min(output, Kernel.floorDiv(input - 1 - off, stride) + 1)
+        low.append(lo)
+        high.append(Swift.max(lo, hi))
+        offset.append(off)
+      }
+      return (low, high, offset)
+    }
+    (rowLow, rowHigh, rowOffset) = ranges(
+      g.kernelHeight, g.strideHeight, g.padTop, g.dilationHeight, g.inHeight, g.outHeight)
+    (columnLow, columnHigh, columnOffset) = ranges(
+      g.kernelWidth, g.strideWidth, g.padLeft, g.dilationWidth, g.inWidth, g.outWidth)
+  }
+}
+
 extension Kernel {
   // MARK: im2col / col2im
 
@@ -31,7 +67,7 @@ extension Kernel {
   /// per-output-row loop copied 14 floats at a time), and its padding columns zeroed column by
   /// column: im2col's memset calls 2.1% -> 0.45% of the samples.
   static func im2col<T: FloatScalar>(
-    _ x: UnsafePointer<T>, channels: Int, _ g: ConvGeometry, _ win: ConvWindows,
+    _ x: UnsafePointer<T>, channels: Int, _ g: ConvGeometry,
     _ cols: UnsafeMutablePointer<T>, from p0: Int, to p1: Int, rowStride: Int? = nil,
     plain: Bool = false
   ) {
@@ -55,7 +91,7 @@ extension Kernel {
     }
     let (inW, outW) = (g.inWidth, g.outWidth)
     let (sH, sW) = (g.strideHeight, g.strideWidth)
-    forEachTap(channels: channels, g, win, planes: x, rows: cols, rowStride: stride) {
+    forEachTap(channels: channels, g, planes: x, rows: cols, rowStride: stride) {
       plane, row, rlo, rhi, roff, clo, chi, coff in
       var p = p0
       var dst = row
@@ -90,13 +126,14 @@ extension Kernel {
   /// (rows `rowStride` apart), the output rows `rlo..<rhi` and columns `clo..<chi` whose tap
   /// falls inside the input, and the tap's row and column offsets into the plane.
   private static func forEachTap<P, T>(
-    channels: Int, _ g: ConvGeometry, _ win: ConvWindows, planes: P,
+    channels: Int, _ g: ConvGeometry, planes: P,
     rows: UnsafeMutablePointer<T>, rowStride: Int,
     _ body: (
       _ plane: P, _ row: UnsafeMutablePointer<T>, _ rlo: Int, _ rhi: Int, _ roff: Int,
       _ clo: Int, _ chi: Int, _ coff: Int
     ) -> Void
   ) where P: Strideable, P.Stride == Int {
+    let win = ConvWindows(g)
     var row = rows
     for c in 0..<channels {
       let plane = planes.advanced(by: c * g.inPlane)
@@ -112,7 +149,7 @@ extension Kernel {
   }
 
   /// Adds the columns of `channels` planes (for all output positions; the layout of
-  /// ``im2col(_:channels:_:_:_:from:to:rowStride:plain:)``, rows `rowStride` apart, by default
+  /// ``im2col(_:channels:_:_:from:to:rowStride:plain:)``, rows `rowStride` apart, by default
   /// the output plane) back onto the input planes at `x`.
   ///
   /// The C kernel (`ember_col2im_f32`/`_f64`, the same additions in the same order) unless `plain`;
@@ -121,7 +158,7 @@ extension Kernel {
   /// "same" run took col2im from 207 to about 200 perf samples of a 1-thread cnn run on a loaded
   /// machine, within noise.
   static func col2im<T: FloatScalar>(
-    _ cols: UnsafeMutablePointer<T>, channels: Int, _ g: ConvGeometry, _ win: ConvWindows,
+    _ cols: UnsafeMutablePointer<T>, channels: Int, _ g: ConvGeometry,
     _ x: UnsafeMutablePointer<T>, rowStride: Int? = nil, plain: Bool = false
   ) {
     let (inW, outW, outPlane) = (g.inWidth, g.outWidth, rowStride ?? g.outPlane)
@@ -141,7 +178,7 @@ extension Kernel {
       }
     }
     let (sH, sW) = (g.strideHeight, g.strideWidth)
-    forEachTap(channels: channels, g, win, planes: x, rows: cols, rowStride: outPlane) {
+    forEachTap(channels: channels, g, planes: x, rows: cols, rowStride: outPlane) {
       plane, row, rlo, rhi, roff, clo, chi, coff in
       guard clo < chi else { return }
       for oh in rlo..<rhi {

@@ -39,41 +39,6 @@ struct ConvGeometry: Sendable, Equatable {
   }
 }
 
-/// For each kernel row (column), the output rows (columns) whose window tap lands inside the
-/// input, and the input offset of the tap at output position 0.
-struct ConvWindows {
-  /// Valid output rows for kernel row kh: `rowLow[kh]..<rowHigh[kh]`; tap row = oh * sH + rowOffset[kh].
-  var rowLow: [Int] = []
-  var rowHigh: [Int] = []
-  var rowOffset: [Int] = []
-  var columnLow: [Int] = []
-  var columnHigh: [Int] = []
-  var columnOffset: [Int] = []
-
-  init(_ g: ConvGeometry) {
-    func ranges(_ k: Int, _ stride: Int, _ pad: Int, _ dilation: Int, _ input: Int, _ output: Int)
-      -> ([Int], [Int], [Int])
-    {
-      var low: [Int] = []
-      var high: [Int] = []
-      var offset: [Int] = []
-      for i in 0..<k {
-        let off = i * dilation - pad
-        let lo = Swift.max(0, Kernel.ceilDiv(-off, stride))
-        let hi = Swift.min(output, Kernel.floorDiv(input - 1 - off, stride) + 1)
-        low.append(lo)
-        high.append(Swift.max(lo, hi))
-        offset.append(off)
-      }
-      return (low, high, offset)
-    }
-    (rowLow, rowHigh, rowOffset) = ranges(
-      g.kernelHeight, g.strideHeight, g.padTop, g.dilationHeight, g.inHeight, g.outHeight)
-    (columnLow, columnHigh, columnOffset) = ranges(
-      g.kernelWidth, g.strideWidth, g.padLeft, g.dilationWidth, g.inWidth, g.outWidth)
-  }
-}
-
 extension Kernel {
   /// Elements of the column (im2col) buffer one work item aims for: 64K elements keep a block
   /// within L2 while the GEMM reads it.
@@ -186,7 +151,6 @@ extension Kernel {
       return
     }
     let blocks = ohw == 0 ? 0 : (ohw + block - 1) / block
-    let win = ConvWindows(g)
     convolutionItems(g.batch * g.groups * blocks, costPerItem: cog * block * Swift.max(rows, 1)) {
       range, threadedGemm in
       withScratch(pointwise ? 0 : rows * block) { (cols: UnsafeMutablePointer<T>) in
@@ -209,7 +173,7 @@ extension Kernel {
           if pointwise {
             (b, rsb) = (xg + p0, g.inPlane)
           } else {
-            im2col(xg, channels: cig, g, win, cols, from: p0, to: p1)
+            im2col(xg, channels: cig, g, cols, from: p0, to: p1)
             (b, rsb) = (UnsafePointer(cols), len)
           }
           gemm(
@@ -229,13 +193,12 @@ extension Kernel {
     _ y: UnsafeMutablePointer<T>, _ g: ConvGeometry, samples: Int
   ) {
     let (cig, cog, rows, ohw) = (g.inPerGroup, g.outPerGroup, g.columnRows, g.outPlane)
-    let win = ConvWindows(g)
     forEachSampleGroup(g, samples: samples, costPerColumn: cog * Swift.max(rows, 1)) {
       (cols: UnsafeMutablePointer<T>, grp, n0, count, len, threadedGemm) in
       let out = cols + rows * samples * ohw
       for s in 0..<count {
         let xg = x + ((n0 + s) * g.inChannels + grp * cig) * g.inPlane
-        im2col(xg, channels: cig, g, win, cols + s * ohw, from: 0, to: ohw, rowStride: len)
+        im2col(xg, channels: cig, g, cols + s * ohw, from: 0, to: ohw, rowStride: len)
       }
       var beta: T = 0
       if let bias {
@@ -301,7 +264,6 @@ extension Kernel {
       return
     }
     let blocks = cig == 0 ? 0 : (cig + chBlock - 1) / chBlock
-    let win = ConvWindows(g)
     convolutionItems(
       g.batch * g.groups * blocks, costPerItem: chBlock * kk * ohw * Swift.max(cog, 1)
     ) { range, threadedGemm in
@@ -327,7 +289,7 @@ extension Kernel {
             gemm(
               m: nc * kk, n: ohw, k: cog, a, 1, rows, b, ohw, 1, cols, ohw, beta: 0,
               threaded: threadedGemm)
-            col2im(cols, channels: nc, g, win, gxc)
+            col2im(cols, channels: nc, g, gxc)
           }
         }
       }
@@ -352,7 +314,6 @@ extension Kernel {
     _ gx: UnsafeMutablePointer<T>, _ g: ConvGeometry, samples: Int
   ) {
     let (cig, cog, rows, ohw) = (g.inPerGroup, g.outPerGroup, g.columnRows, g.outPlane)
-    let win = ConvWindows(g)
     forEachSampleGroup(g, samples: samples, costPerColumn: rows * Swift.max(cog, 1)) {
       (cols: UnsafeMutablePointer<T>, grp, n0, count, len, threadedGemm) in
       let gys = cols + rows * samples * ohw
@@ -369,7 +330,7 @@ extension Kernel {
           let v: T = bias.map { $0[grp * cig + c] } ?? 0
           (gxc + c * g.inPlane).update(repeating: v, count: g.inPlane)
         }
-        col2im(cols + s * ohw, channels: cig, g, win, gxc, rowStride: len)
+        col2im(cols + s * ohw, channels: cig, g, gxc, rowStride: len)
       }
     }
   }
@@ -392,7 +353,6 @@ extension Kernel {
     let chBlock = channelBlock(g)
     let blocks = cig == 0 ? 0 : (cig + chBlock - 1) / chBlock
     let chunks = Swift.min(g.batch, 8)
-    let win = ConvWindows(g)
     withScratch(chunks > 1 ? chunks * weightCount : 0) { (partials: UnsafeMutablePointer<T>) in
       let perSample = chBlock * kk * ohw * Swift.max(cog, 1)
       convolutionItems(
@@ -416,7 +376,7 @@ extension Kernel {
               if pointwise {
                 b = xc
               } else {
-                im2col(xc, channels: nc, g, win, cols, from: 0, to: ohw)
+                im2col(xc, channels: nc, g, cols, from: 0, to: ohw)
                 b = UnsafePointer(cols)
               }
               if nc * kk < cog {

@@ -41,26 +41,23 @@ extension Kernel {
   /// element), with the flat index inside the input plane of the element taken, as PyTorch's
   /// CPU kernel. Padding is never selected.
   ///
-  /// 2x2 stride-2 windows without padding take the C kernel (`ember_maxpool2x2_f32`/`_f64`, the
-  /// same comparisons in the same order) unless `plain`. ember-bench layers (2 threads, 3
-  /// alternating runs): MaxPool2d(2) on [64, 32, 28, 28] 0.68-0.93 -> 0.19-0.21 ms, on
-  /// [64, 64, 14, 14] 0.71-0.79 -> 0.18-0.26 ms (the plain float32 path compared four columns at
-  /// a time in SSE, and rows of 14 and 7 outputs left it mostly in its scalar tail).
+  /// 2x2 stride-2 windows without padding (all inside the input) take the C kernel
+  /// (`ember_maxpool2x2_f32`/`_f64`, the general loop's comparisons in its order) unless
+  /// `plain`. CNN step (MaxPool2d(2) on [64, 32, 28, 28] and [64, 64, 14, 14], 1 thread, perf):
+  /// the general loop was 19% of the step's samples. ember-bench layers (2 threads, 3 alternating
+  /// runs) against the Swift paths the C kernel replaced (the four taps unrolled, float32 four
+  /// columns at a time in SSE, which rows of 14 and 7 outputs left mostly in its scalar tail):
+  /// 0.68-0.93 -> 0.19-0.21 ms on the first, 0.71-0.79 -> 0.18-0.26 ms on the second.
   static func maxPoolForward<T: FloatScalar>(
     _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<Int64>,
     _ g: PoolGeometry, plain: Bool = false
   ) {
     let cost = Swift.max(g.outPlane * g.kernelHeight * g.kernelWidth, 1)
-    if g.kernelHeight == 2 && g.kernelWidth == 2 && g.strideHeight == 2 && g.strideWidth == 2
-      && g.padTop == 0 && g.padLeft == 0 && g.dilationHeight == 1 && g.dilationWidth == 1
-      && 2 * g.outHeight <= g.inHeight && 2 * g.outWidth <= g.inWidth
+    if !plain && g.kernelHeight == 2 && g.kernelWidth == 2 && g.strideHeight == 2
+      && g.strideWidth == 2 && g.padTop == 0 && g.padLeft == 0 && g.dilationHeight == 1
+      && g.dilationWidth == 1 && 2 * g.outHeight <= g.inHeight && 2 * g.outWidth <= g.inWidth
     {
-      Parallel.forRange(g.planes, costPerItem: cost) { r in
-        if !plain && (T.self == Float.self || T.self == Double.self) {
-          maxPool2x2C(x, y, indices, g, planes: r)
-        } else {
-          maxPool2x2(x, y, indices, g, planes: r)
-        }
+      Parallel.forRange(g.planes, costPerItem: cost) { r in maxPool2x2(x, y, indices, g, planes: r)
       }
       return
     }
@@ -102,52 +99,10 @@ extension Kernel {
     }
   }
 
-  /// The 2x2, stride-2 windows of ``maxPoolForward(_:_:_:_:)`` (no padding, all inside the
-  /// input), the four taps unrolled in the general loop's order with its comparisons. CNN step
-  /// (MaxPool2d(2) on [64, 32, 28, 28] and [64, 64, 14, 14], 1 thread, perf): the general loop
-  /// was 19% of the step's samples.
-  @inline(__always)
+  /// The 2x2, stride-2 windows of ``maxPoolForward(_:_:_:_:plain:)`` for planes `r`, in C
+  /// (`ember_maxpool2x2_f32` / `_f64`: 16 or 8 output columns per vector, AVX-512 when the CPU
+  /// has it; Float and Double are the only FloatScalar types).
   private static func maxPool2x2<T: FloatScalar>(
-    _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<Int64>,
-    _ g: PoolGeometry, planes r: Range<Int>
-  ) {
-    let (inW, outW, outH) = (g.inWidth, g.outWidth, g.outHeight)
-    if T.self == Float.self, g.inPlane < Int(Int32.max) {
-      maxPool2x2Float(
-        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
-        UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), indices, g, planes: r)
-      return
-    }
-    for plane in r {
-      let xp = x + plane * g.inPlane
-      let yp = y + plane * g.outPlane
-      let ip = indices + plane * g.outPlane
-      for oh in 0..<outH {
-        let top = 2 * oh * inW
-        let (row0, row1) = (xp + top, xp + top + inW)
-        let (yr, ir) = (yp + oh * outW, ip + oh * outW)
-        for ow in 0..<outW {
-          let c = 2 * ow
-          // the general loop starts from -inf at the first tap's index, so it always ends up
-          // with the first tap's value and index after that tap
-          var best = row0[c]
-          var index = top + c
-          var v = row0[c + 1]
-          if v > best || v.isNaN { (best, index) = (v, top + c + 1) }
-          v = row1[c]
-          if v > best || v.isNaN { (best, index) = (v, top + inW + c) }
-          v = row1[c + 1]
-          if v > best || v.isNaN { (best, index) = (v, top + inW + c + 1) }
-          yr[ow] = best
-          ir[ow] = Int64(index)
-        }
-      }
-    }
-  }
-
-  /// ``maxPool2x2(_:_:_:_:planes:)`` in C for float32 and float64 (`ember_maxpool2x2_f32` /
-  /// `_f64`: 16 or 8 output columns per vector, AVX-512 when the CPU has it).
-  private static func maxPool2x2C<T: FloatScalar>(
     _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<Int64>,
     _ g: PoolGeometry, planes r: Range<Int>
   ) {
@@ -160,65 +115,11 @@ extension Kernel {
         UnsafeMutableRawPointer(ys).assumingMemoryBound(to: Float.self), ids, count, sizes.0,
         sizes.1, sizes.2, sizes.3)
     } else {
+      precondition(T.self == Double.self, "maxPool2x2: float32 or float64 only")
       ember_maxpool2x2_f64(
         UnsafeRawPointer(xs).assumingMemoryBound(to: Double.self),
         UnsafeMutableRawPointer(ys).assumingMemoryBound(to: Double.self), ids, count, sizes.0,
         sizes.1, sizes.2, sizes.3)
-    }
-  }
-
-  /// ``maxPool2x2(_:_:_:_:planes:)`` for float32, four output columns at a time with lane masks
-  /// (the same comparisons in the same order, without a branch per tap, which mispredicts on
-  /// real activations).
-  private static func maxPool2x2Float(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-    _ indices: UnsafeMutablePointer<Int64>, _ g: PoolGeometry, planes r: Range<Int>
-  ) {
-    let (inW, outW, outH) = (g.inWidth, g.outWidth, g.outHeight)
-    let lanes = SIMD4<Int32>(0, 2, 4, 6)
-    for plane in r {
-      let xp = x + plane * g.inPlane
-      let yp = y + plane * g.outPlane
-      let ip = indices + plane * g.outPlane
-      for oh in 0..<outH {
-        let top = 2 * oh * inW
-        let (row0, row1) = (UnsafeRawPointer(xp + top), UnsafeRawPointer(xp + top + inW))
-        let (yr, ir) = (yp + oh * outW, ip + oh * outW)
-        var ow = 0
-        while ow + 4 <= outW {
-          let c = 2 * ow
-          let v0 = row0.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-          let v1 = row1.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-          let first = SIMD4<Int32>(repeating: Int32(top + c)) &+ lanes
-          var best = v0.evenHalf
-          var index = first
-          @inline(__always) func tap(_ v: SIMD4<Float>, _ offset: Int32) {
-            let take = (v .> best) .| (v .!= v)
-            best.replace(with: v, where: take)
-            index.replace(with: first &+ offset, where: take)
-          }
-          tap(v0.oddHalf, 1)
-          tap(v1.evenHalf, Int32(inW))
-          tap(v1.oddHalf, Int32(inW + 1))
-          UnsafeMutableRawPointer(yr + ow).storeBytes(of: best, as: SIMD4<Float>.self)
-          for l in 0..<4 { ir[ow + l] = Int64(index[l]) }
-          ow += 4
-        }
-        while ow < outW {
-          let c = 2 * ow
-          var best = xp[top + c]
-          var index = top + c
-          @inline(__always) func tap(_ i: Int) {
-            if xp[i] > best || xp[i].isNaN { (best, index) = (xp[i], i) }
-          }
-          tap(top + c + 1)
-          tap(top + inW + c)
-          tap(top + inW + c + 1)
-          yr[ow] = best
-          ir[ow] = Int64(index)
-          ow += 1
-        }
-      }
     }
   }
 

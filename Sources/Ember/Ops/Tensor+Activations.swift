@@ -87,11 +87,11 @@ extension Tensor {
   /// `where(y > 0, grad, 0)` in one pass for contiguous float32 tensors of one shape, when no
   /// graph is recorded (PyTorch's fused `threshold_backward`); nil otherwise. CNN step
   /// (1 thread, perf): the comparison plus the three-operand `where` were 16% of the samples.
-  ///
-  /// The C loop (`ember_relu_backward_f32`, the same selection) unless `plain`. ember-bench layers
-  /// (2 threads, 3 alternating runs): within noise (0.19-0.39 ms both ways on [64, 32, 28, 28],
-  /// memory-bound), 197 -> 171 perf samples of a 1-thread cnn run.
-  static func reluBackwardFloat(_ grad: Tensor, _ y: Tensor, plain: Bool = false) -> Tensor? {
+  /// The pass is `ember_relu_backward_f32` (eight-lane masks: a plain loop compiles to a branch
+  /// per element, which mispredicts on activations of random sign). Against the Swift SIMD8 loop
+  /// it replaced: within noise in ember-bench layers (0.19-0.39 ms both ways on
+  /// [64, 32, 28, 28], memory-bound), 197 -> 171 perf samples of a 1-thread cnn run.
+  static func reluBackwardFloat(_ grad: Tensor, _ y: Tensor) -> Tensor? {
     guard grad.dtype == .float32, y.dtype == .float32, grad.shape == y.shape,
       grad.isContiguous, y.isContiguous, !Tensor.needsGrad(grad)
     else { return nil }
@@ -100,25 +100,8 @@ extension Tensor {
       grad.basePointer(Float.self), y.basePointer(Float.self), out.basePointer(Float.self)
     )
     Parallel.forRange(out.count, costPerItem: 1) { r in
-      if !plain {
-        let lo = r.lowerBound
-        ember_relu_backward_f32(g + lo, v + lo, o + lo, Int64(r.count))
-        return
-      }
-      // 8 lanes at a time with a mask (the plain loop compiled to a branch per element, which
-      // mispredicts on activations of random sign)
-      var i = r.lowerBound
-      while i + 8 <= r.upperBound {
-        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
-        let yv = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
-        let ov = SIMD8<Float>(repeating: 0).replacing(with: gv, where: yv .> 0)
-        UnsafeMutableRawPointer(o + i).storeBytes(of: ov, as: SIMD8<Float>.self)
-        i += 8
-      }
-      while i < r.upperBound {
-        o[i] = v[i] > 0 ? g[i] : 0
-        i += 1
-      }
+      let lo = r.lowerBound
+      ember_relu_backward_f32(g + lo, v + lo, o + lo, Int64(r.count))
     }
     return out
   }

@@ -3,7 +3,8 @@ import Testing
 @testable import Ember
 
 /// The C kernels of the convolutions and poolings (Sources/CEmberKernels/conv.c, pool.c, and the
-/// relu gradient in strided.c) against the plain Swift loops they replace (`plain: true`), on
+/// relu gradient in strided.c) against the plain Swift loops beside them (`plain: true`; max
+/// pooling's is the general window loop, relu's the composed `where`), on
 /// random geometries: strides, paddings (some wider than the input), dilations, "same" sizes
 /// (the C kernels' contiguous path), sub-ranges of output positions and row strides, float32
 /// and float64. Copies and additions in the same order must agree bit for bit (signed zeros and
@@ -82,16 +83,15 @@ import Testing
       let count = channels * g.kernelArea * stride + 4
       var fast = [T](repeating: 7, count: count)
       var plain = fast
-      let win = ConvWindows(g)
       x.withUnsafeBufferPointer { xp in
         fast.withUnsafeMutableBufferPointer {
           Kernel.im2col(
-            xp.baseAddress!, channels: channels, g, win, $0.baseAddress!, from: p0, to: p1,
+            xp.baseAddress!, channels: channels, g, $0.baseAddress!, from: p0, to: p1,
             rowStride: stride)
         }
         plain.withUnsafeMutableBufferPointer {
           Kernel.im2col(
-            xp.baseAddress!, channels: channels, g, win, $0.baseAddress!, from: p0, to: p1,
+            xp.baseAddress!, channels: channels, g, $0.baseAddress!, from: p0, to: p1,
             rowStride: stride, plain: true)
         }
       }
@@ -114,17 +114,16 @@ import Testing
       let x0 = (0..<channels * g.inPlane + 3).map { _ in T(rng.value()) }
       var (fast, plain) = (x0, x0)
       var (cf, cp) = (cols, cols)  // the C kernel may overwrite padding entries of its columns
-      let win = ConvWindows(g)
       cf.withUnsafeMutableBufferPointer { c in
         fast.withUnsafeMutableBufferPointer {
           Kernel.col2im(
-            c.baseAddress!, channels: channels, g, win, $0.baseAddress!, rowStride: stride)
+            c.baseAddress!, channels: channels, g, $0.baseAddress!, rowStride: stride)
         }
       }
       cp.withUnsafeMutableBufferPointer { c in
         plain.withUnsafeMutableBufferPointer {
           Kernel.col2im(
-            c.baseAddress!, channels: channels, g, win, $0.baseAddress!, rowStride: stride,
+            c.baseAddress!, channels: channels, g, $0.baseAddress!, rowStride: stride,
             plain: true)
         }
       }
@@ -275,7 +274,9 @@ import Testing
     maxPoolBackwardCase(Double.self, seed: 10)
   }
 
-  @Test func reluBackwardMatchesThePlainLoop() {
+  /// The fused pass against the composed `where(y > 0, grad, 0)` it stands for (NaN in either
+  /// operand, signed zeros kept).
+  @Test func reluBackwardMatchesTheComposedWhere() {
     var rng = Rng(11)
     for count in [1, 7, 8, 31, 32, 33, 100, 1000, 70_001] {
       let y = (0..<count).map { _ in
@@ -284,7 +285,7 @@ import Testing
       let g = (0..<count).map { _ in rng.next() % 17 == 0 ? Float.nan : Float(rng.value()) }
       let (gt, yt) = (Tensor(shape: [count], scalars: g), Tensor(shape: [count], scalars: y))
       let fast = Tensor.reluBackwardFloat(gt, yt)!.scalars(as: Float.self)
-      let plain = Tensor.reluBackwardFloat(gt, yt, plain: true)!.scalars(as: Float.self)
+      let plain = Tensor.where(yt .> 0, gt, gt.zeroScalar).scalars(as: Float.self)
       #expect(zip(fast, plain).allSatisfy { Self.same($0, $1) })
     }
   }

@@ -81,7 +81,7 @@ import Testing
     #expect(t.indices.toArray() == [0])
   }
 
-  /// The 2x2, stride-2 fast path (four columns at a time for float32, with a scalar tail)
+  /// The 2x2, stride-2 fast path (the C kernel: whole vectors of columns and partial ones)
   /// against the general loop, which `ceilMode` with an odd width takes: the same values and
   /// indices on the windows both have, with NaNs (the last one wins), ties (the first wins) and
   /// -inf in the windows.
