@@ -58,6 +58,30 @@ static inline int64_t dense_last(
   return oh - 1 >= rlo ? (oh - 1) * out_w + chi - 1 : -2;
 }
 
+// The walk im2col and col2im share (Swift's `forEachTap`): for channel c and kernel tap (kh, kw),
+// in that nesting, the body (the variadic arguments) runs inside the kw loop with `plane` (the
+// channel's input plane, of type PLANE_T), `row` (the tap's row of `cols`, rows `row_stride`
+// apart), the valid output rows rlo..<rhi and columns clo..<chi, the tap's offsets roff and
+// coff, and the geometry's in_w, out_w, s_h, s_w and `dense` (stride 1, rows as wide as the
+// input's); `continue` ends a tap.
+#define CONV_TAPS(T, PLANE_T, X, ...)                                                          \
+  const int64_t in_w = g->in_width, out_w = g->out_width;                                      \
+  const int64_t s_h = g->stride_height, s_w = g->stride_width;                                 \
+  const int64_t in_plane = g->in_height * in_w;                                                \
+  const int dense = s_h == 1 && s_w == 1 && in_w == out_w;                                     \
+  T *row = cols;                                                                               \
+  for (int64_t c = 0; c < channels; c++) {                                                     \
+    PLANE_T *restrict plane = (X) + c * in_plane;                                              \
+    for (int64_t kh = 0; kh < g->kernel_height; kh++) {                                        \
+      CONV_WINDOW(kh, g->dilation_height, g->pad_top, s_h, g->in_height, g->out_height, rlo,   \
+                  rhi, roff)                                                                   \
+      for (int64_t kw = 0; kw < g->kernel_width; kw++, row += row_stride) {                    \
+        CONV_WINDOW(kw, g->dilation_width, g->pad_left, s_w, in_w, out_w, clo, chi, coff)      \
+        __VA_ARGS__                                                                            \
+      }                                                                                        \
+    }                                                                                          \
+  }
+
 // Stride 1 and input rows as wide as output rows (a "same" convolution, the CNN's 3x3 with
 // padding 1): position p of a tap's row reads input element p + shift wherever it is valid, so the
 // valid run is one copy from the first valid position to the last, after which the columns outside
@@ -92,18 +116,7 @@ static inline int64_t dense_last(
   EMBER_INLINE void ember_im2col_##SUFFIX##_impl(                                              \
       const T *x, int64_t channels, const ember_conv_geometry *g, T *cols, int64_t p0,         \
       int64_t p1, int64_t row_stride) {                                                        \
-    const int64_t in_w = g->in_width, out_w = g->out_width;                                    \
-    const int64_t s_h = g->stride_height, s_w = g->stride_width;                               \
-    const int64_t in_plane = g->in_height * in_w;                                              \
-    const int dense = s_h == 1 && s_w == 1 && in_w == out_w;                                   \
-    T *row = cols;                                                                             \
-    for (int64_t c = 0; c < channels; c++) {                                                   \
-      const T *restrict plane = x + c * in_plane;                                              \
-      for (int64_t kh = 0; kh < g->kernel_height; kh++) {                                      \
-        CONV_WINDOW(kh, g->dilation_height, g->pad_top, s_h, g->in_height, g->out_height, rlo, \
-                    rhi, roff)                                                                 \
-        for (int64_t kw = 0; kw < g->kernel_width; kw++, row += row_stride) {                  \
-          CONV_WINDOW(kw, g->dilation_width, g->pad_left, s_w, in_w, out_w, clo, chi, coff)    \
+    CONV_TAPS(T, const T, x,                                                                   \
           T *restrict dst = row;                                                               \
           if (dense) {                                                                         \
             IM2COL_DENSE(T)                                                                    \
@@ -131,10 +144,7 @@ static inline int64_t dense_last(
             }                                                                                  \
             dst += seg;                                                                        \
             p += seg;                                                                          \
-          }                                                                                    \
-        }                                                                                      \
-      }                                                                                        \
-    }                                                                                          \
+          })                                                                                   \
   }                                                                                            \
   EMBER_DISPATCH(                                                                              \
       , ember_im2col_##SUFFIX,                                                                 \
@@ -172,18 +182,7 @@ IM2COL(double, f64)
 #define COL2IM(T, SUFFIX)                                                                      \
   EMBER_INLINE void ember_col2im_##SUFFIX##_impl(                                              \
       T *cols, int64_t channels, const ember_conv_geometry *g, T *x, int64_t row_stride) {    \
-    const int64_t in_w = g->in_width, out_w = g->out_width;                                    \
-    const int64_t s_h = g->stride_height, s_w = g->stride_width;                               \
-    const int64_t in_plane = g->in_height * in_w;                                              \
-    const int dense = s_h == 1 && s_w == 1 && in_w == out_w;                                   \
-    T *row = cols;                                                                             \
-    for (int64_t c = 0; c < channels; c++) {                                                   \
-      T *restrict plane = x + c * in_plane;                                                    \
-      for (int64_t kh = 0; kh < g->kernel_height; kh++) {                                      \
-        CONV_WINDOW(kh, g->dilation_height, g->pad_top, s_h, g->in_height, g->out_height, rlo, \
-                    rhi, roff)                                                                 \
-        for (int64_t kw = 0; kw < g->kernel_width; kw++, row += row_stride) {                  \
-          CONV_WINDOW(kw, g->dilation_width, g->pad_left, s_w, in_w, out_w, clo, chi, coff)    \
+    CONV_TAPS(T, T, x,                                                                         \
           if (clo >= chi) continue;                                                            \
           if (dense) {                                                                         \
             COL2IM_DENSE(T)                                                                    \
@@ -197,10 +196,7 @@ IM2COL(double, f64)
             } else {                                                                           \
               for (int64_t ow = clo; ow < chi; ow++) dst[ow * s_w] += src[ow];                 \
             }                                                                                  \
-          }                                                                                    \
-        }                                                                                      \
-      }                                                                                        \
-    }                                                                                          \
+          })                                                                                   \
   }                                                                                            \
   EMBER_DISPATCH(                                                                              \
       , ember_col2im_##SUFFIX,                                                                 \
