@@ -136,7 +136,7 @@ enum Engine {
         let edgeEnd = g.info[i].edgeEnd
         var lastGrad = -1
         for s in lo..<hi where buffers[s] != nil { lastGrad = s }
-        var outputs: [Tensor?] = []
+        var outputs = Gradients()
         if lastGrad >= 0 {
           // one array for every node's gradients: emptied after each node, so it is unique
           // again for the next (unless a rule kept it), and no array is made per node
@@ -181,7 +181,7 @@ enum Engine {
           guard c >= 0 else { continue }
           let e = k - edgeStart
           // moved out of `outputs` (a copy was a retain here and a release with the array)
-          if e < outputs.count, let grad = outputs[e].take() {
+          if e < outputs.count, let grad = outputs.take(e) {
             accumulate(grad, into: &buffers, at: g.info[c].slotStart + slot)
           }
           g.info[c].dependencies -= 1
@@ -196,29 +196,27 @@ enum Engine {
   /// input edge; each reduced to its input's shape by summing broadcast dimensions (so rules need
   /// not undo broadcasting themselves) and converted to its input's dtype. A shape that does not
   /// broadcast to the input's is the rule's bug and throws, naming the node.
-  static func validate(_ grads: inout [Tensor?], of node: Node) throws {
+  static func validate(_ grads: inout Gradients, of node: Node) throws {
     let edgeCount = node.nextEdges.count
     guard grads.count == edgeCount else {
       throw AutogradError.wrongGradientCount(
         function: node.name, expected: edgeCount, got: grads.count)
     }
-    for i in 0..<edgeCount where grads[i] != nil {
-      // The input's node, its metadata and the gradient are read in place, without references
-      // (copies of the edge, the node and the metadata were 8 retains and releases per
-      // gradient, ember-bench scalar: 48 per backward; binding the gradient before the check
-      // below cost 0.34k of the 29.8k instructions per iteration). `node.nextEdges` holds the
-      // input's node throughout.
+    for i in 0..<edgeCount {
+      // The gradient is moved out and back (``Gradients/take(_:)``), and the input's node and
+      // metadata are read in place, without references (copies of the edge, the node and the
+      // metadata were 8 retains and releases per gradient, ember-bench scalar: 48 per
+      // backward). `node.nextEdges` holds the input's node throughout.
+      guard let g = grads.take(i) else { continue }
       unowned(unsafe) let next = node.nextEdges[i].node
       let nr = node.nextEdges[i].inputNr
-      guard let next, nr < next.outputs.count else {
-        grads[i] = nil  // nothing receives it: the input does not require grad
-        continue
-      }
+      // nothing receives it when the input does not require grad: it stays out
+      guard let next, nr < next.outputs.count else { continue }
       // nearly every gradient already fits its input
-      if next.outputs[nr].shape == grads[i]!.shape && next.outputs[nr].dtype == grads[i]!.dtype {
+      if next.outputs[nr].shape == g.shape && next.outputs[nr].dtype == g.dtype {
+        grads.put(g, at: i)
         continue
       }
-      let g = grads[i]!
       let meta = next.outputs[nr]
       var fixed = g
       if g.shape != meta.shape {
@@ -229,7 +227,7 @@ enum Engine {
         fixed = fixed.sumTo(meta.shape)
       }
       if fixed.dtype != meta.dtype && meta.dtype.isFloatingPoint { fixed = fixed.to(meta.dtype) }
-      if fixed !== g { grads[i] = fixed }
+      grads.put(fixed, at: i)
     }
   }
 

@@ -166,7 +166,7 @@ final class CustomFunctionNode: Node {
 
   deinit { context.nodeLink = nil }
 
-  override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+  override func apply(_ gradOutputs: [Tensor]) throws -> Gradients {
     var grads = try backwardRule(context, gradOutputs)
     let expected = nextEdges.count
     // Extra trailing nils are allowed, as in PyTorch.
@@ -174,7 +174,7 @@ final class CustomFunctionNode: Node {
       grads.removeLast(grads.count - expected)
     }
     // count, shape and dtype are checked by the engine, as for every node
-    return grads
+    return Gradients(grads)
   }
 
   /// Runs a custom function: forward without history, then (if any input requires grad and grad

@@ -1,17 +1,23 @@
-import Synchronization
+import CEmberKernels
 
 /// The number of graph nodes alive in the process, for tests that check a training loop frees
 /// every graph it builds (as ``Storage/liveCount`` does for buffers).
 ///
-/// Node's initializer and deinitializer each make one relaxed atomic add here: on an uncontended
-/// cache line that costs a few nanoseconds against the ~1 us the cheapest op spends recording.
+/// Counted per thread (``ObjectCounts``): a node's birth and death are a plain add to its thread's
+/// counters, not a locked instruction on a shared one.
 extension Node {
-  static let live = Atomic<Int>(0)
-
   /// Graph nodes (including `AccumulateGrad`s) currently alive in the process.
-  public static var liveCount: Int { live.load(ordering: .relaxed) }
+  public static var liveCount: Int { ObjectCounts.total(.liveNodes) }
 
   /// Nodes created since the process started (each op that records history makes one): a loop
   /// under `withNoGrad` leaves it unchanged.
-  public static var createdCount: Int { counter.load(ordering: .relaxed) }
+  public static var createdCount: Int { ObjectCounts.total(.createdNodes) }
+
+  /// A new node's sequence number, which orders ready nodes in backward (latest first). Per
+  /// thread, as PyTorch's `sequence_nr` is: nodes made on one thread are numbered in the order
+  /// they were made.
+  @inline(__always)
+  static func nextSequenceNumber() -> Int {
+    Int(ember_count_node_made())
+  }
 }

@@ -39,22 +39,18 @@ public class Node {
   @exclusivity(unchecked) var retainedGradTensors: [(outputNr: Int, tensor: Unmanaged<Tensor>)] =
     []
 
-  static let counter = Atomic<Int>(0)
-
   init(name: String, nextEdges: SmallList<Edge>, outputs: SmallList<OutputMeta>) {
     self.name = name
     self.nextEdges = nextEdges
     self.outputs = outputs
-    self.sequenceNr = Node.counter.wrappingAdd(1, ordering: .relaxed).oldValue
-    Node.live.wrappingAdd(1, ordering: .relaxed)
+    self.sequenceNr = Node.nextSequenceNumber()
   }
 
   init(name: String, nextEdges: [Edge], outputs: [OutputMeta]) {
     self.name = name
     self.nextEdges = SmallList(nextEdges)
     self.outputs = SmallList(outputs)
-    self.sequenceNr = Node.counter.wrappingAdd(1, ordering: .relaxed).oldValue
-    Node.live.wrappingAdd(1, ordering: .relaxed)
+    self.sequenceNr = Node.nextSequenceNumber()
   }
 
   /// The nodes this node sends gradients to, with the input slot, as PyTorch's `next_functions`.
@@ -76,14 +72,14 @@ public class Node {
 
   /// Computes input gradients from output gradients (same count as outputs; missing ones are
   /// zeros). Subclasses override.
-  func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+  func apply(_ gradOutputs: [Tensor]) throws -> Gradients {
     fatalError("Node.apply must be overridden by \(name)")
   }
 
   /// ``apply(_:)`` for the engine, which hands over its gradients: a node may move them out of
   /// `gradOutputs` (the engine empties the array afterwards anyway). ``AccumulateGrad`` does, so
   /// that a gradient nothing else holds becomes the leaf's `.grad` without a copy.
-  func apply(consuming gradOutputs: inout [Tensor]) throws -> [Tensor?] {
+  func apply(consuming gradOutputs: inout [Tensor]) throws -> Gradients {
     try apply(gradOutputs)
   }
 
@@ -98,7 +94,7 @@ public class Node {
   /// Tears the graph down iteratively: a long chain of nodes released by recursive deinit would
   /// overflow the stack, so each node hands its uniquely owned successors to a loop instead.
   deinit {
-    Node.live.wrappingSubtract(1, ordering: .relaxed)
+    ObjectCounts.add(.liveNodes, -1)
     // nodes freed by the loop below were emptied by it and return here without an array
     guard !nextEdges.isEmpty || !saved.isEmpty else { return }
     // the first nodes wait on the stack (a graph of a few ops frees no array here: the growing
@@ -217,7 +213,7 @@ public final class AccumulateGrad: Node {
     }
   }
 
-  override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+  override func apply(_ gradOutputs: [Tensor]) throws -> Gradients {
     variable.accumulateGrad(gradOutputs[0])
     return []
   }
@@ -225,7 +221,7 @@ public final class AccumulateGrad: Node {
   /// Takes the gradient out of the engine's array first, so that it is uniquely referenced when
   /// nothing else holds it and ``Tensor/accumulateGrad(_:)`` can keep it as `.grad` (PyTorch's
   /// AccumulateGrad steals such a gradient too).
-  override func apply(consuming gradOutputs: inout [Tensor]) throws -> [Tensor?] {
+  override func apply(consuming gradOutputs: inout [Tensor]) throws -> Gradients {
     guard gradOutputs.count == 1 else { return try apply(gradOutputs) }
     var g = gradOutputs.removeLast()
     variable.accumulateGrad(stealing: &g)
@@ -236,7 +232,7 @@ public final class AccumulateGrad: Node {
 /// The node of a built-in op: its backward rule is a closure written with tensor ops, so it can be
 /// differentiated again (`createGraph`).
 final class FunctionNode: Node {
-  let rule: (BackwardContext) throws -> [Tensor?]
+  let rule: (BackwardContext) throws -> Gradients
   /// A Swift number operand the rule reads (``BackwardContext/number``), kept here so that the
   /// rule of `x * 2` captures nothing: a capturing closure is one more heap object per op.
   let number: WrappedNumber
@@ -244,7 +240,7 @@ final class FunctionNode: Node {
   init(
     name: String, nextEdges: SmallList<Edge>, outputs: SmallList<OutputMeta>,
     saved: [SavedTensor], number: WrappedNumber = .int(0),
-    rule: @escaping (BackwardContext) throws -> [Tensor?]
+    rule: @escaping (BackwardContext) throws -> Gradients
   ) {
     self.rule = rule
     self.number = number
@@ -254,14 +250,14 @@ final class FunctionNode: Node {
 
   convenience init(
     name: String, nextEdges: [Edge], outputs: [OutputMeta], saved: [SavedTensor],
-    rule: @escaping (BackwardContext) throws -> [Tensor?]
+    rule: @escaping (BackwardContext) throws -> Gradients
   ) {
     self.init(
       name: name, nextEdges: SmallList(nextEdges), outputs: SmallList(outputs), saved: saved,
       rule: rule)
   }
 
-  override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+  override func apply(_ gradOutputs: [Tensor]) throws -> Gradients {
     try rule(BackwardContext(node: self, gradOutputs: gradOutputs))
   }
 }

@@ -273,7 +273,7 @@ extension Tensor {
   ///   with tensor ops so it can be differentiated again.
   static func record(
     _ name: String, inputs: [Tensor], outputs: [Tensor], saving: [Tensor] = [],
-    savingOutputs: [Int] = [], rule: @escaping (BackwardContext) throws -> [Tensor?]
+    savingOutputs: [Int] = [], rule: @escaping (BackwardContext) throws -> Gradients
   ) {
     record(
       name, inputs: inputs, noneEdges: 0, outputs: outputs, saving: saving,
@@ -286,7 +286,7 @@ extension Tensor {
   /// map, `+=`, and a reallocating append of the empty edge).
   static func record(
     _ name: String, inputs: [Tensor], noneEdges: Int, outputs: [Tensor], saving: [Tensor],
-    savingOutputs: [Int], rule: @escaping (BackwardContext) throws -> [Tensor?]
+    savingOutputs: [Int], rule: @escaping (BackwardContext) throws -> Gradients
   ) {
     var saved: [SavedTensor] = []
     if !saving.isEmpty || !savingOutputs.isEmpty {
@@ -334,7 +334,7 @@ extension Tensor {
   static func record(
     _ name: String, input a: Tensor, _ b: Tensor? = nil, numberEdge: Bool = false,
     number: WrappedNumber = .int(0), output: Tensor, saving: [Tensor] = [],
-    rule: @escaping (BackwardContext) throws -> [Tensor?]
+    rule: @escaping (BackwardContext) throws -> Gradients
   ) {
     let edges: SmallList<Edge>
     if let b {
@@ -363,7 +363,7 @@ extension Tensor {
   /// rule reads up to two saved tensors (`x * y`): no array of the tensors to save is built.
   static func record(
     _ name: String, input a: Tensor, _ b: Tensor, output: Tensor, saving s0: Tensor,
-    _ s1: Tensor, rule: @escaping (BackwardContext) throws -> [Tensor?]
+    _ s1: Tensor, rule: @escaping (BackwardContext) throws -> Gradients
   ) {
     let node = FunctionNode(
       name: name, nextEdges: SmallList(a.gradientEdge(), b.gradientEdge()),

@@ -44,9 +44,10 @@ public func checkpoint(
     "CheckpointFunctionBackward", inputs: inputs, outputs: differentiable.map { outputs[$0] },
     saving: inputs
   ) { ctx in
-    try recomputeAndBackward(
-      function, savedCount: inputCount, outputCount: outputCount,
-      differentiable: differentiable, rng: rng, ctx: ctx)
+    Gradients(
+      try recomputeAndBackward(
+        function, savedCount: inputCount, outputCount: outputCount,
+        differentiable: differentiable, rng: rng, ctx: ctx))
   }
   return outputs
 }
@@ -133,7 +134,7 @@ final class CheckpointBoundary: Node {
       name: "CheckpointInput", nextEdges: [], outputs: [OutputMeta(shape: shape, dtype: dtype)])
   }
 
-  override func apply(_ gradOutputs: [Tensor]) throws -> [Tensor?] {
+  override func apply(_ gradOutputs: [Tensor]) throws -> Gradients {
     if capturing {
       captured = captured.map { $0 + gradOutputs[0] } ?? gradOutputs[0]
       return []

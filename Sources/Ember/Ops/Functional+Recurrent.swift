@@ -109,9 +109,9 @@ extension Functional {
         // With createGraph the gradient must itself be differentiable: differentiate the
         // composed ops instead (replayed on the saved inputs).
         if GradMode.isEnabled {
-          return try composedBackward(ctx, count: count, reverse: reverse)
+          return Gradients(try composedBackward(ctx, count: count, reverse: reverse))
         }
-        return try fusedBackward(ctx, shape, count: count, hasBias: hasBias)
+        return Gradients(try fusedBackward(ctx, shape, count: count, hasBias: hasBias))
       }
     }
     return (output, hN, cN)

@@ -338,7 +338,7 @@ extension Tensor {
   /// The number is kept on the node (`ctx.number`), so rules that read it capture nothing.
   static func recordWithNumber(
     _ name: String, input: Tensor, number: WrappedNumber = .int(0), output: Tensor,
-    rule: @escaping (BackwardContext) throws -> [Tensor?]
+    rule: @escaping (BackwardContext) throws -> Gradients
   ) {
     record(name, input: input, numberEdge: true, number: number, output: output, rule: rule)
   }

@@ -22,9 +22,10 @@ extension Tensor {
       if Tensor.needsGrad(tensors) {
         let metas = tensors.map { ($0.shape, $0.dtype) }
         Tensor.record("CatBackward0", inputs: tensors, outputs: [out]) { ctx in
-          metas.indices.map { i in
-            ctx.needsInputGrad(i) ? Tensor.zeros(metas[i].0, dtype: metas[i].1) : nil
-          }
+          Gradients(
+            metas.indices.map { i in
+              ctx.needsInputGrad(i) ? Tensor.zeros(metas[i].0, dtype: metas[i].1) : nil
+            })
         }
       }
       return out
@@ -60,12 +61,13 @@ extension Tensor {
         }
       }
       Tensor.record("CatBackward0", inputs: tensors, outputs: [out]) { ctx in
-        pieces.indices.map { i in
-          guard ctx.needsInputGrad(i) else { return nil }
-          let p = pieces[i]
-          if p.skipped { return Tensor.zeros([0], dtype: p.dtype) }
-          return ctx.grad.narrow(d, start: p.start, length: p.length).to(p.dtype)
-        }
+        Gradients(
+          pieces.indices.map { i -> Tensor? in
+            guard ctx.needsInputGrad(i) else { return nil }
+            let p = pieces[i]
+            if p.skipped { return Tensor.zeros([0], dtype: p.dtype) }
+            return ctx.grad.narrow(d, start: p.start, length: p.length).to(p.dtype)
+          })
       }
     }
     return out
@@ -96,9 +98,10 @@ extension Tensor {
     if Tensor.needsGrad(tensors) {
       let dtypes = tensors.map(\.dtype)
       Tensor.record("StackBackward0", inputs: tensors, outputs: [out]) { ctx in
-        dtypes.indices.map { i in
-          ctx.needsInputGrad(i) ? ctx.grad.select(d, i).to(dtypes[i]) : nil
-        }
+        Gradients(
+          dtypes.indices.map { i in
+            ctx.needsInputGrad(i) ? ctx.grad.select(d, i).to(dtypes[i]) : nil
+          })
       }
     }
     return out
