@@ -172,7 +172,7 @@ extension Tensor {
   public var data: Tensor {
     get {
       Tensor(
-        storage: Storage(versionAliasOf: storage), shape: shape, strides: strides,
+        storage: Storage.make(versionAliasOf: storage), shape: shape, strides: strides,
         offset: storageOffset)
     }
     set {

@@ -13,74 +13,111 @@ import Synchronization
 /// The storage also carries the version counter that autograd uses to detect in-place writes to
 /// tensors saved for backward: every in-place op bumps it, and views and `detach()`ed tensors see
 /// the same counter because they share the storage. `.data` gets a storage that aliases the same
-/// memory with a counter of its own (``init(versionAliasOf:)``), as PyTorch's `.data` is
+/// memory with a counter of its own (``make(versionAliasOf:)``), as PyTorch's `.data` is
 /// invisible to autograd.
-public final class Storage {
-  public let dtype: DType
+///
+/// A buffer of at most ``inlineBytes`` lives in the storage object itself (a `ManagedBuffer`'s
+/// tail): a 0-d tensor is then two heap objects, not three. ember-bench scalar makes 8 such
+/// storages per iteration; each was a `malloc` and a `free` besides the object.
+public final class Storage: ManagedBuffer<Storage.Header, UInt64> {
+  /// What a storage knows about its buffer (the `ManagedBuffer` header; its fields are internal).
+  public struct Header {
+    let dtype: DType
+    let count: Int
+    var data: UnsafeMutableRawPointer
+    var version: Int
+    /// For an alias: the storage that owns the memory (kept alive by this reference). Typed
+    /// `AnyObject`: a stored `Storage?` made the compiler tear storages down as a linked list (a
+    /// loop of retains, releases and a uniqueness check in every `deinit`: ember-bench scalar,
+    /// 8 storages per iteration, about 45 instructions each).
+    let owner: AnyObject?
+    /// The buffer is the storage's own tail.
+    let isInline: Bool
+  }
+
+  /// Buffers up to this size live inside the storage object.
+  static let inlineBytes = 64
+
+  /// The header, read and written through its address: `ManagedBuffer.header` is a class
+  /// property with run-time exclusivity checks (swift_beginAccess on every read: ember-bench
+  /// scalar, 28.7k -> 36.5k instructions per iteration when the fields were read through it).
+  @inline(__always) var fields: UnsafeMutablePointer<Header> {
+    withUnsafeMutablePointerToHeader { $0 }
+  }
+
+  public var dtype: DType { fields.pointee.dtype }
   /// Number of elements the buffer holds.
-  public let count: Int
-  @usableFromInline let data: UnsafeMutableRawPointer
+  public var count: Int { fields.pointee.count }
+  @usableFromInline var data: UnsafeMutableRawPointer {
+    withUnsafeMutablePointerToHeader { $0.pointee.data }
+  }
   /// Bumped by every in-place write through any tensor that shares this storage.
-  @exclusivity(unchecked) public internal(set) var version: Int = 0
-  /// For an alias: the storage that owns the memory (kept alive by this reference). Typed
-  /// `AnyObject`: a stored `Storage?` made the compiler tear storages down as a linked list (a
-  /// loop of retains, releases and a uniqueness check in every `deinit`: ember-bench scalar,
-  /// 8 storages per iteration, about 45 instructions each).
-  private let owner: AnyObject?
+  public internal(set) var version: Int {
+    get { fields.pointee.version }
+    set { fields.pointee.version = newValue }
+  }
 
   /// Storages currently alive in the process (used by tests to check that memory stays flat).
   /// Counted per thread (``ObjectCounts``), so making a storage takes no locked instruction.
   public static var liveCount: Int { ObjectCounts.total(.liveStorages) }
 
-  init(count: Int, dtype: DType) {
+  /// A storage of `count` elements, uninitialized.
+  static func make(count: Int, dtype: DType) -> Storage {
     precondition(count >= 0, "Storage: negative element count \(count)")
-    self.count = count
-    self.dtype = dtype
-    self.owner = nil
     let bytes = max(count * dtype.byteSize, 1)
-    if bytes >= BufferCache.minimumBytes {
-      self.data = BufferCache.allocate(bytes)
-    } else {
-      // small buffers (0-d tensors, scalars of the autograd loop) take plain malloc: an aligned
-      // allocation costs several times more and buys nothing for fewer than 64 bytes. `malloc`
-      // itself, not `allocate(byteCount:alignment: 16)`, which goes through posix_memalign
-      // (ember-bench scalar under callgrind: 8.4 storages per iteration, ~40 instructions each)
-      if bytes < 64 {
-        self.data = malloc(bytes)!  // 16-byte aligned on 64-bit glibc and Darwin
+    let inline = bytes <= inlineBytes
+    let made = create(minimumCapacity: inline ? (bytes + 7) / 8 : 0) { _ in
+      let data: UnsafeMutableRawPointer
+      if inline {
+        data = UnsafeMutableRawPointer(bitPattern: 16)!  // set to the tail below
+      } else if bytes >= BufferCache.minimumBytes {
+        data = BufferCache.allocate(bytes)
       } else {
-        self.data = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        data = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
       }
+      return Header(
+        dtype: dtype, count: count, data: data, version: 0, owner: nil, isInline: inline)
+    }
+    let s = unsafeDowncast(made, to: Storage.self)
+    if inline {
+      // the tail's address is fixed for the object's lifetime (objects do not move); it follows
+      // the 16-byte object header and the 48-byte storage header, so it is 16-byte aligned
+      s.fields.pointee.data = s.withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0) }
+      assert(Int(bitPattern: s.fields.pointee.data) % 16 == 0, "Storage: misaligned inline buffer")
     }
     ObjectCounts.add(.liveStorages, 1)
+    return s
   }
 
   /// A storage over the same memory as `other` with a fresh version counter (for `.data`).
-  init(versionAliasOf other: Storage) {
-    let root = other.owner.map { unsafeDowncast($0, to: Storage.self) } ?? other
-    self.count = root.count
-    self.dtype = root.dtype
-    self.data = root.data
-    self.owner = root
+  static func make(versionAliasOf other: Storage) -> Storage {
+    let root = other.fields.pointee.owner.map { unsafeDowncast($0, to: Storage.self) } ?? other
+    let made = create(minimumCapacity: 0) { _ in
+      Header(
+        dtype: root.dtype, count: root.count, data: root.data, version: 0, owner: root,
+        isInline: false)
+    }
     ObjectCounts.add(.liveStorages, 1)
+    return unsafeDowncast(made, to: Storage.self)
   }
 
   /// A storage whose bytes are all zero.
   static func zeroed(count: Int, dtype: DType) -> Storage {
-    let s = Storage(count: count, dtype: dtype)
+    let s = make(count: count, dtype: dtype)
     s.data.initializeMemory(as: UInt8.self, repeating: 0, count: max(count * dtype.byteSize, 1))
     return s
   }
 
   deinit {
     ObjectCounts.add(.liveStorages, -1)
-    guard owner == nil else { return }
-    let bytes = max(count * dtype.byteSize, 1)
+    // the header (and an alias's owner) is destroyed by ManagedBuffer; the tail holds plain bytes
+    let h = fields
+    guard h.pointee.owner == nil, !h.pointee.isInline else { return }
+    let bytes = max(h.pointee.count * h.pointee.dtype.byteSize, 1)
     if bytes >= BufferCache.minimumBytes {
-      BufferCache.release(data, bytes)
-    } else if bytes < 64 {
-      free(data)
+      BufferCache.release(h.pointee.data, bytes)
     } else {
-      data.deallocate()
+      h.pointee.data.deallocate()
     }
   }
 
@@ -88,7 +125,7 @@ public final class Storage {
     data.assumingMemoryBound(to: T.self)
   }
 
-  func bumpVersion() { version &+= 1 }
+  func bumpVersion() { fields.pointee.version &+= 1 }
 }
 
 /// Keeps a few recently freed large buffers for reuse.

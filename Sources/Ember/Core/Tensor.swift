@@ -100,7 +100,7 @@ public class Tensor {
   /// A new contiguous tensor with uninitialized contents.
   init(uninitializedShape shape: [Int], dtype: DType) {
     let n = Shape.count(shape)
-    self.storage = Storage(count: n, dtype: dtype)
+    self.storage = Storage.make(count: n, dtype: dtype)
     self.shape = shape
     self.strides = Shape.contiguousStrides(shape)
     self.storageOffset = 0
