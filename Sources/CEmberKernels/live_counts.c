@@ -12,7 +12,7 @@ typedef struct ember_count_block {
   struct ember_count_block *prev;
 } ember_count_block;
 
-static _Thread_local ember_count_block *ember_counts_tls = NULL;
+_Thread_local int64_t *ember_counts_tls_values = NULL;
 static pthread_mutex_t ember_counts_lock = PTHREAD_MUTEX_INITIALIZER;
 static ember_count_block *ember_counts_head = NULL;
 // counts of threads that have exited (their blocks are gone)
@@ -27,7 +27,7 @@ static void ember_counts_thread_exit(void *p) {
   if (b->prev) b->prev->next = b->next; else ember_counts_head = b->next;
   if (b->next) b->next->prev = b->prev;
   pthread_mutex_unlock(&ember_counts_lock);
-  ember_counts_tls = NULL;
+  ember_counts_tls_values = NULL;
   free(b);
 }
 
@@ -35,7 +35,7 @@ static void ember_counts_make_key(void) {
   pthread_key_create(&ember_counts_key, ember_counts_thread_exit);
 }
 
-static ember_count_block *ember_counts_register(void) {
+int64_t *ember_counts_register(void) {
   pthread_once(&ember_counts_once, ember_counts_make_key);
   ember_count_block *b = calloc(1, sizeof(ember_count_block));
   if (!b) abort();
@@ -45,26 +45,8 @@ static ember_count_block *ember_counts_register(void) {
   ember_counts_head = b;
   pthread_mutex_unlock(&ember_counts_lock);
   pthread_setspecific(ember_counts_key, b);
-  ember_counts_tls = b;
-  return b;
-}
-
-int64_t ember_count_add(int kind, int64_t delta) {
-  ember_count_block *b = ember_counts_tls;
-  if (__builtin_expect(b == NULL, 0)) b = ember_counts_register();
-  int64_t old = __atomic_load_n(&b->values[kind], __ATOMIC_RELAXED);
-  __atomic_store_n(&b->values[kind], old + delta, __ATOMIC_RELAXED);
-  return old;
-}
-
-int64_t ember_count_node_made(void) {
-  ember_count_block *b = ember_counts_tls;
-  if (__builtin_expect(b == NULL, 0)) b = ember_counts_register();
-  int64_t live = __atomic_load_n(&b->values[EMBER_COUNT_LIVE_NODES], __ATOMIC_RELAXED);
-  __atomic_store_n(&b->values[EMBER_COUNT_LIVE_NODES], live + 1, __ATOMIC_RELAXED);
-  int64_t made = __atomic_load_n(&b->values[EMBER_COUNT_CREATED_NODES], __ATOMIC_RELAXED);
-  __atomic_store_n(&b->values[EMBER_COUNT_CREATED_NODES], made + 1, __ATOMIC_RELAXED);
-  return made;
+  ember_counts_tls_values = b->values;
+  return b->values;
 }
 
 int64_t ember_count_total(int kind) {
