@@ -61,6 +61,18 @@ static inline int64_t ember_count_node_made(void) {
 /// The sum of counter `kind` over all threads, present and exited.
 int64_t ember_count_total(int kind);
 
+/// How deep this thread is in graph teardown (`Node`'s `deinit`): shallow graphs are freed by
+/// plain recursion, deeper ones by an explicit loop (see Node.swift).
+extern _Thread_local int ember_teardown_depth;
+/// Enters one level of recursive teardown if fewer than `limit` are open (returns 1; the caller
+/// leaves with ember_teardown_leave), else returns 0.
+static inline int ember_teardown_enter(int limit) {
+  if (ember_teardown_depth >= limit) return 0;
+  ember_teardown_depth += 1;
+  return 1;
+}
+static inline void ember_teardown_leave(void) { ember_teardown_depth -= 1; }
+
 /// Marks a Swift `Mutex` as taken / about to be released, for ThreadSanitizer (which cannot see
 /// futex-based locks); no-ops in other builds.
 void ember_lock_acquired(void *addr);

@@ -1,3 +1,4 @@
+import CEmberKernels
 import Synchronization
 
 /// An edge of the backward graph: the node that receives a gradient and which of its inputs
@@ -91,12 +92,25 @@ public class Node {
     for i in saved.indices { saved[i].release() }
   }
 
+  /// Levels of graph teardown freed by recursion before the explicit loop takes over (each level
+  /// is a few frames of `deinit`s: far below any thread's stack).
+  static let recursiveTeardownLimit: Int32 = 64
+
   /// Tears the graph down iteratively: a long chain of nodes released by recursive deinit would
   /// overflow the stack, so each node hands its uniquely owned successors to a loop instead.
   deinit {
     ObjectCounts.add(.liveNodes, -1)
     // nodes freed by the loop below were emptied by it and return here without an array
     guard !nextEdges.isEmpty || !saved.isEmpty else { return }
+    // Fast path: within the first `recursiveTeardownLimit` levels the inputs' nodes and the
+    // saved tensors are released right here, recursively, as Swift would (ember-bench scalar:
+    // with the loop below for every node it was 26.64k instructions per iteration, 25.90k now).
+    if ember_teardown_enter(Node.recursiveTeardownLimit) != 0 {
+      nextEdges = SmallList()
+      saved = []
+      ember_teardown_leave()
+      return
+    }
     // the first nodes wait on the stack (a graph of a few ops frees no array here: the growing
     // array was 2 allocations per graph of ember-bench scalar)
     withUnsafeTemporaryAllocation(of: Unmanaged<Node>.self, capacity: 16) { inline in
