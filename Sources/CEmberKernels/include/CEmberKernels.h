@@ -13,11 +13,10 @@
 #include "CEmberReduce.h"
 #include "CEmberStrided.h"
 
-/// Per-thread autograd flags (grad mode, anomaly mode). Thread-local so that one thread's
-/// `withNoGrad` never changes another thread's behaviour; read on every op, so kept in C where a
-/// `_Thread_local` read is a single instruction.
-/// (Inline: a call into the C file was one more function per op, 0.6% of ember-bench scalar's
-/// samples.)
+/// Per-thread autograd state (defined in thread_state.c). Grad mode is thread-local so that one
+/// thread's `withNoGrad` never changes another thread's behaviour; it is read on every op, so it
+/// is kept in C where a `_Thread_local` read is a single instruction, and read inline (a call
+/// into the C file was one more function per op, 0.6% of ember-bench scalar's samples).
 extern _Thread_local int ember_grad_disabled;
 static inline int ember_grad_enabled_get(void) { return !ember_grad_disabled; }
 static inline void ember_grad_enabled_set(int enabled) { ember_grad_disabled = !enabled; }

@@ -122,7 +122,6 @@ enum Engine {
       buffers.withUnsafeMutableBufferPointer { accumulate(grad, into: $0, at: slot) }
     }
     var captured = [Tensor?](repeating: nil, count: inputs?.count ?? 0)
-    let capturing = inputs != nil
     let edges = g.edges
 
     // 4. Run nodes as they become ready (latest-created first among ready ones, as PyTorch).
@@ -137,8 +136,8 @@ enum Engine {
           while let i = stack.popLast() {
             try runNode(
               i, info: info, edges: edges, slots: slots, stack: &stack, grads: &grads,
-              keepGraph: keepGraph, capturing: capturing, captures: capturing ? captures[i] : [],
-              needed: needed, captured: &captured)
+              keepGraph: keepGraph, captures: needed == nil ? [] : captures[i], needed: needed,
+              captured: &captured)
           }
         }
       }
@@ -146,14 +145,15 @@ enum Engine {
     return captured
   }
 
-  /// Runs node `i` of a run (for autograd.grad, `capturing`: gradients arriving at `captures`
-  /// are summed into `captured`, and only nodes that are `needed` run): hands it its gradients, checks what it returns and passes that to
-  /// its inputs' slots, queueing the inputs that are then complete.
+  /// Runs node `i` of a run: hands it its gradients, checks what it returns and passes that to
+  /// its inputs' slots, queueing the inputs that are then complete. For autograd.grad (`needed`
+  /// given: the nodes that lead to a capture point), gradients arriving at `captures` are summed
+  /// into `captured`, and only needed nodes other than leaves' accumulators run.
   @inline(__always)
   private static func runNode(
     _ i: Int, info: UnsafeMutableBufferPointer<NodeInfo>, edges: [(child: Int, slot: Int)],
     slots: UnsafeMutableBufferPointer<Tensor?>, stack: inout [Int], grads: inout [Tensor],
-    keepGraph: Bool, capturing: Bool, captures: [(slot: Int, index: Int)], needed: [Bool]?,
+    keepGraph: Bool, captures: [(slot: Int, index: Int)], needed: [Bool]?,
     captured: inout [Tensor?]
   ) throws {
     let node = info[i].node
@@ -175,20 +175,21 @@ enum Engine {
       if !retained.isEmpty {
         for (slot, t) in retained { t.takeUnretainedValue().accumulateGrad(grads[slot]) }
       }
-      var leadsToCapture = true
-      if capturing {
+      var skip = false
+      if let needed {
         for (slot, index) in captures {
           captured[index] = captured[index].map { $0 + grads[slot] } ?? grads[slot]
         }
-        if let needed {
-          leadsToCapture = false
+        // leaves' accumulators do not run, nor nodes that lead to no capture point
+        skip = node is AccumulateGrad
+        if !skip {
+          skip = true
           for k in edgeStart..<edgeEnd where edges[k].child >= 0 && needed[edges[k].child] {
-            leadsToCapture = true
+            skip = false
             break
           }
         }
       }
-      let skip = (capturing && node is AccumulateGrad) || !leadsToCapture
       if !skip {
         outputs = try node.apply(consuming: &grads)
         try validate(&outputs, of: node)

@@ -80,7 +80,4 @@ struct Gradients: RandomAccessCollection, ExpressibleByArrayLiteral {
       second = g
     }
   }
-
-  /// The gradients as an array.
-  var array: [Tensor?] { Array(self) }
 }

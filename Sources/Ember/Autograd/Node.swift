@@ -96,8 +96,9 @@ public class Node {
   /// is a few frames of `deinit`s: far below any thread's stack).
   static let recursiveTeardownLimit: Int32 = 64
 
-  /// Tears the graph down iteratively: a long chain of nodes released by recursive deinit would
-  /// overflow the stack, so each node hands its uniquely owned successors to a loop instead.
+  /// Tears the graph down: by plain recursion for the first ``recursiveTeardownLimit`` levels,
+  /// then iteratively (a long chain of nodes released by recursive deinit would overflow the
+  /// stack, so below that depth each node hands its uniquely owned successors to a loop).
   deinit {
     ObjectCounts.add(.liveNodes, -1)
     // nodes freed by the loop below were emptied by it and return here without an array

@@ -1,11 +1,4 @@
-import CEmberKernels
 import Synchronization
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 /// A flat buffer of elements of one dtype, shared by a tensor and all its views; 64-byte aligned
 /// (16-byte aligned when smaller than 64 bytes).
@@ -31,12 +24,18 @@ public final class Storage: ManagedBuffer<Storage.Header, UInt64> {
     /// loop of retains, releases and a uniqueness check in every `deinit`: ember-bench scalar,
     /// 8 storages per iteration, about 45 instructions each).
     let owner: AnyObject?
-    /// The buffer is the storage's own tail.
-    let isInline: Bool
+    /// Makes the header 48 bytes, so that an inline buffer (after the 16-byte object header and
+    /// this one) is 16-byte aligned, as `malloc`'s small blocks are.
+    private let alignmentPadding = 0
   }
 
   /// Buffers up to this size live inside the storage object.
   static let inlineBytes = 64
+
+  /// Bytes of a buffer of `count` elements (at least 1, so an empty tensor has an address).
+  private static func byteCount(_ count: Int, _ dtype: DType) -> Int {
+    max(count * dtype.byteSize, 1)
+  }
 
   /// The header, read and written through its address: `ManagedBuffer.header` is a class
   /// property with run-time exclusivity checks (swift_beginAccess on every read: ember-bench
@@ -48,9 +47,7 @@ public final class Storage: ManagedBuffer<Storage.Header, UInt64> {
   public var dtype: DType { fields.pointee.dtype }
   /// Number of elements the buffer holds.
   public var count: Int { fields.pointee.count }
-  @usableFromInline var data: UnsafeMutableRawPointer {
-    withUnsafeMutablePointerToHeader { $0.pointee.data }
-  }
+  @usableFromInline var data: UnsafeMutableRawPointer { fields.pointee.data }
   /// Bumped by every in-place write through any tensor that shares this storage.
   public internal(set) var version: Int {
     get { fields.pointee.version }
@@ -64,7 +61,7 @@ public final class Storage: ManagedBuffer<Storage.Header, UInt64> {
   /// A storage of `count` elements, uninitialized.
   static func make(count: Int, dtype: DType) -> Storage {
     precondition(count >= 0, "Storage: negative element count \(count)")
-    let bytes = max(count * dtype.byteSize, 1)
+    let bytes = byteCount(count, dtype)
     let inline = bytes <= inlineBytes
     let made = create(minimumCapacity: inline ? (bytes + 7) / 8 : 0) { _ in
       let data: UnsafeMutableRawPointer
@@ -75,13 +72,13 @@ public final class Storage: ManagedBuffer<Storage.Header, UInt64> {
       } else {
         data = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
       }
-      return Header(
-        dtype: dtype, count: count, data: data, version: 0, owner: nil, isInline: inline)
+      return Header(dtype: dtype, count: count, data: data, version: 0, owner: nil)
     }
     let s = unsafeDowncast(made, to: Storage.self)
     if inline {
       // the tail's address is fixed for the object's lifetime (objects do not move); it follows
       // the 16-byte object header and the 48-byte storage header, so it is 16-byte aligned
+      // (checked in debug builds, which the tests run)
       s.fields.pointee.data = s.withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0) }
       assert(Int(bitPattern: s.fields.pointee.data) % 16 == 0, "Storage: misaligned inline buffer")
     }
@@ -93,9 +90,7 @@ public final class Storage: ManagedBuffer<Storage.Header, UInt64> {
   static func make(versionAliasOf other: Storage) -> Storage {
     let root = other.fields.pointee.owner.map { unsafeDowncast($0, to: Storage.self) } ?? other
     let made = create(minimumCapacity: 0) { _ in
-      Header(
-        dtype: root.dtype, count: root.count, data: root.data, version: 0, owner: root,
-        isInline: false)
+      Header(dtype: root.dtype, count: root.count, data: root.data, version: 0, owner: root)
     }
     ObjectCounts.add(.liveStorages, 1)
     return unsafeDowncast(made, to: Storage.self)
@@ -104,16 +99,17 @@ public final class Storage: ManagedBuffer<Storage.Header, UInt64> {
   /// A storage whose bytes are all zero.
   static func zeroed(count: Int, dtype: DType) -> Storage {
     let s = make(count: count, dtype: dtype)
-    s.data.initializeMemory(as: UInt8.self, repeating: 0, count: max(count * dtype.byteSize, 1))
+    s.data.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount(count, dtype))
     return s
   }
 
   deinit {
     ObjectCounts.add(.liveStorages, -1)
-    // the header (and an alias's owner) is destroyed by ManagedBuffer; the tail holds plain bytes
+    // the header (and an alias's owner) is destroyed by ManagedBuffer; an inline buffer is the
+    // object's own tail of plain bytes
     let h = fields
-    guard h.pointee.owner == nil, !h.pointee.isInline else { return }
-    let bytes = max(h.pointee.count * h.pointee.dtype.byteSize, 1)
+    let bytes = Storage.byteCount(h.pointee.count, h.pointee.dtype)
+    guard h.pointee.owner == nil, bytes > Storage.inlineBytes else { return }
     if bytes >= BufferCache.minimumBytes {
       BufferCache.release(h.pointee.data, bytes)
     } else {
@@ -176,26 +172,4 @@ enum BufferCache {
     }
     if !kept { p.deallocate() }
   }
-}
-
-/// Process-wide object counts kept per thread (`ember_count_add` in CEmberKernels): a thread adds
-/// to its own counters with plain loads and stores, and ``total(_:)`` sums every thread's. Storage
-/// and node lifetimes are counted here; a shared atomic counter cost a locked add at each birth
-/// and death (ember-bench scalar: 31 per iteration, 6% of its time, measured by removing them).
-enum ObjectCounts {
-  enum Kind: Int32 {
-    case liveStorages = 0
-    case liveNodes = 1
-    /// Graph nodes the thread has made, which is also each new node's sequence number.
-    case createdNodes = 2
-  }
-
-  /// Adds `delta` to this thread's count of `kind`; returns the count before.
-  @inline(__always) @discardableResult
-  static func add(_ kind: Kind, _ delta: Int) -> Int {
-    Int(ember_count_add(kind.rawValue, Int64(delta)))
-  }
-
-  /// The count of `kind` summed over all threads (including threads that have exited).
-  static func total(_ kind: Kind) -> Int { Int(ember_count_total(kind.rawValue)) }
 }

@@ -33,7 +33,7 @@ import Testing
     #expect(g.take(3) === ts[3])
     #expect(g[3] == nil)
     g.put(ts[0], at: 4)
-    #expect(g.array.map { $0?.item() } == [0, 1, 2, nil, 0])
+    #expect(Array(g).map { $0?.item() } == [0, 1, 2, nil, 0])
   }
 
   /// Backward through an op with more than two inputs (cat of three) goes through the spilled
