@@ -44,15 +44,16 @@
   } while (0)
 
 EMBER_INLINE void ember_lstm_cell_f32_impl(float *gates, const float *c_prev, float *c, float *h,
-                                           int64_t batch, int64_t hidden) {
+                                           int64_t batch, int64_t hidden, int64_t j0,
+                                           int64_t j1) {
   for (int64_t b = 0; b < batch; b++) {
     float *gi = gates + b * 4 * hidden, *gf = gi + hidden, *gg = gf + hidden, *go = gg + hidden;
     const float *cp = c_prev + b * hidden;
     float *cb = c + b * hidden, *hb = h + b * hidden;
-    int64_t j = 0;
-    for (; j + 16 <= hidden; j += 16) CELL_FWD(load16, store16);
-    if (j < hidden) {
-      int64_t n = hidden - j;
+    int64_t j = j0;
+    for (; j + 16 <= j1; j += 16) CELL_FWD(load16, store16);
+    if (j < j1) {
+      int64_t n = j1 - j;
 #define LOADT(p) loadn(p, n)
 #define STORET(p, v) storen(p, v, n)
       CELL_FWD(LOADT, STORET);
@@ -64,8 +65,8 @@ EMBER_INLINE void ember_lstm_cell_f32_impl(float *gates, const float *c_prev, fl
 
 EMBER_DISPATCH(, ember_lstm_cell_f32,
                (float *gates, const float *c_prev, float *c, float *h, int64_t batch,
-                int64_t hidden),
-               (gates, c_prev, c, h, batch, hidden))
+                int64_t hidden, int64_t j0, int64_t j1),
+               (gates, c_prev, c, h, batch, hidden, j0, j1))
 
 // One vector of the backward cell.
 #define CELL_BWD(LOAD, STORE)                                        \
@@ -87,7 +88,8 @@ EMBER_DISPATCH(, ember_lstm_cell_f32,
 EMBER_INLINE void ember_lstm_cell_backward_f32_impl(const float *gates, const float *c_prev,
                                                     const float *c, const float *dh,
                                                     const float *dout, float *dc, float *dgates,
-                                                    int64_t batch, int64_t hidden) {
+                                                    int64_t batch, int64_t hidden, int64_t j0,
+                                                    int64_t j1) {
   for (int64_t b = 0; b < batch; b++) {
     const float *gi = gates + b * 4 * hidden, *gf = gi + hidden, *gg = gf + hidden,
                 *go = gg + hidden;
@@ -96,10 +98,10 @@ EMBER_INLINE void ember_lstm_cell_backward_f32_impl(const float *gates, const fl
     const float *cp = c_prev + b * hidden, *cb = c + b * hidden, *dhb = dh + b * hidden;
     const float *dob = dout ? dout + b * hidden : 0;
     float *dcb = dc + b * hidden;
-    int64_t j = 0;
-    for (; j + 16 <= hidden; j += 16) CELL_BWD(load16, store16);
-    if (j < hidden) {
-      int64_t n = hidden - j;
+    int64_t j = j0;
+    for (; j + 16 <= j1; j += 16) CELL_BWD(load16, store16);
+    if (j < j1) {
+      int64_t n = j1 - j;
 #define LOADT(p) loadn(p, n)
 #define STORET(p, v) storen(p, v, n)
       CELL_BWD(LOADT, STORET);
@@ -111,8 +113,9 @@ EMBER_INLINE void ember_lstm_cell_backward_f32_impl(const float *gates, const fl
 
 EMBER_DISPATCH(, ember_lstm_cell_backward_f32,
                (const float *gates, const float *c_prev, const float *c, const float *dh,
-                const float *dout, float *dc, float *dgates, int64_t batch, int64_t hidden),
-               (gates, c_prev, c, dh, dout, dc, dgates, batch, hidden))
+                const float *dout, float *dc, float *dgates, int64_t batch, int64_t hidden,
+                int64_t j0, int64_t j1),
+               (gates, c_prev, c, dh, dout, dc, dgates, batch, hidden, j0, j1))
 
 // The recurrent products of the steps (h W_hh^T forward, dgates W_hh backward): small M (the
 // batch), B (W_hh in the needed orientation) row-major and the same for every step. The native

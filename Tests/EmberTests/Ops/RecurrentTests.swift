@@ -106,20 +106,31 @@ private func leaves(
   /// sigmoid/tanh formulas; the fused cell evaluates their polynomials with FMAs, as the C
   /// kernels of large contiguous tensors do, while the composed ops on these small tensors take
   /// the Swift formulas, which round twice), and so do its gradients; also for a transposed
-  /// (batch-first) input, no biases, and hidden sizes with vector tails.
-  @Test(arguments: [(false, true, 19), (true, true, 16), (true, false, 5)])
-  func fusedEqualsComposed(reverse: Bool, bias: Bool, hidden: Int) throws {
+  /// (batch-first) input, no biases, and hidden sizes with vector tails. Hidden 96 with batch
+  /// 128 takes the AVX-512 recurrent products (hidden a multiple of 32) and, with two or more
+  /// threads, the steps split across threads by hidden units (`Kernel.splitsSteps`). Its sums
+  /// are longer (96 terms; the weight gradients add 768 rows, with cancellation) and the paths
+  /// add biases and products in different orders: both are about 2e-6 of the largest gradient
+  /// away from the float64 result, so it is compared at 10x the forward tolerances and with an
+  /// absolute tolerance of 2e-6 times the largest gradient.
+  @Test(arguments: [
+    (false, true, 19, 3), (true, true, 16, 3), (true, false, 5, 3), (false, true, 96, 128),
+    (true, false, 96, 128),
+  ])
+  func fusedEqualsComposed(reverse: Bool, bias: Bool, hidden: Int, batch: Int) throws {
     let xs = leaves(
-      steps: 6, batch: 3, input: 4, hidden: hidden, bias: bias, dtype: .float32, seed: 11)
+      steps: 6, batch: batch, input: 4, hidden: hidden, bias: bias, dtype: .float32, seed: 11)
     // a non-contiguous input, as batch-first layers pass
     let xT = xs[0].transpose(0, 1).contiguous().detach()
     try xT.setRequiresGrad()
     let args = [xT.transpose(0, 1)] + xs.dropFirst()
     let fused = layer(args, reverse: reverse)
     let composed = layer(args, reverse: reverse, composed: true)
+    let large = batch > 3
+    let scale = large ? 10.0 : 1
     for (a, b) in [(fused.output, composed.output), (fused.h, composed.h), (fused.c, composed.c)] {
       #expect(a.shape == b.shape)
-      expectClose(a.toArray(), b.toArray(), rtol: 1e-6, atol: 1e-7)
+      expectClose(a.toArray(), b.toArray(), rtol: 1e-6 * scale, atol: 1e-7 * scale)
     }
     let w = leaf64(fused.output.shape, seed: 40).detach().to(.float32)
     func gradients(_ r: (output: Tensor, h: Tensor, c: Tensor)) throws -> [Tensor?] {
@@ -127,8 +138,56 @@ private func leaves(
       return try grad(of: [loss], withRespectTo: [xT] + xs.dropFirst())
     }
     for (a, b) in zip(try gradients(fused), try gradients(composed)) {
-      expectClose(a!.toArray(), b!.toArray(), rtol: 1e-5, atol: 1e-6)
+      let expected = b!.toArray()
+      let atol = large ? 2e-6 * expected.map(abs).max()! : 1e-6
+      expectClose(a!.toArray(), expected, rtol: 1e-5, atol: atol)
     }
+  }
+
+  /// Steps split across threads by hidden units (`Kernel.splitsSteps`: each thread runs the
+  /// recurrent product and the cell for its units) give the plain loop's bits, forward and
+  /// backward, in both directions. Batch 128 and hidden 96 are large enough for two threads to
+  /// share every step. (Without AVX-512 both runs take the plain loop.)
+  @Test(arguments: [false, true])
+  func splitStepsEqualThePlainLoop(reverse: Bool) {
+    let (steps, batch, hidden) = (5, 128, 96)
+    let s = Kernel.LSTMShape(steps: steps, batch: batch, hidden: hidden, reverse: reverse)
+    func values(_ n: Int, seed: Int) -> [Float] {
+      leaf64([n], seed: seed).detach().toArray().map { Float($0 * 0.5) }
+    }
+    let gates0 = values(steps * batch * 4 * hidden, seed: 1)
+    let whhT = values(hidden * 4 * hidden, seed: 2)
+    let whh = values(4 * hidden * hidden, seed: 3)
+    let (h0, c0) = (values(batch * hidden, seed: 4), values(batch * hidden, seed: 5))
+    let dout = values(steps * batch * hidden, seed: 6)
+    let (dhN, dcN) = (values(batch * hidden, seed: 7), values(batch * hidden, seed: 8))
+    func run(split: Bool) -> [[Float]] {
+      var gates = gates0
+      var output = [Float](repeating: 0, count: steps * batch * hidden)
+      var cells = output
+      var (dh, dc) = (dhN, dcN)
+      var dgates = gates0.map { _ in Float.nan }
+      gates.withUnsafeMutableBufferPointer { g in
+        output.withUnsafeMutableBufferPointer { o in
+          cells.withUnsafeMutableBufferPointer { c in
+            Kernel.lstmForward(
+              s, gates: g.baseAddress!, weightHHT: whhT, h0: h0, c0: c0, output: o.baseAddress!,
+              cells: c.baseAddress!, splitSteps: split)
+            Kernel.lstmBackward(
+              s, gates: UnsafePointer(g.baseAddress!), cells: UnsafePointer(c.baseAddress!),
+              c0: c0, weightHH: whh, dout: dout, dh: &dh, dc: &dc, dgates: &dgates,
+              needsInitialH: true, splitSteps: split)
+          }
+        }
+      }
+      return [gates, output, cells, dh, dc, dgates]
+    }
+    let (split, plain) = (run(split: true), run(split: false))
+    for (k, (a, b)) in zip(split, plain).enumerated() {
+      let same = a.elementsEqual(b) { $0.bitPattern == $1.bitPattern }
+      #expect(same, "buffer \(k) (gates, output, cells, dh, dc, dgates) differs")
+    }
+    #expect(split[5].allSatisfy { $0.isFinite })
   }
 
   @Test func gradcheckFloat64() throws {
