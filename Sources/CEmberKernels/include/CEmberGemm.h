@@ -31,7 +31,26 @@ enum {
 /// The family `isa` resolves to on this CPU (AUTO gives the best one).
 int ember_gemm_resolve_isa(int isa);
 
-/// Register tile (rows, columns) of a kernel family; callers split work on these multiples.
-void ember_gemm_tile(int isa, int is_double, int64_t *mr, int64_t *nr);
+/// Register tiles: AVX-512 float32 products run on a 12 x 32 (standard) or an 8 x 48 (wide) tile,
+/// picked per call from M and N (ember_gemm_pick_tile); every other family has one tile. Both
+/// tiles give the same bits.
+enum {
+  EMBER_GEMM_TILE_AUTO = 0,
+  EMBER_GEMM_TILE_STANDARD = 1,
+  EMBER_GEMM_TILE_WIDE = 2,
+};
+/// Register tile (rows, columns) of a kernel family and tile (AUTO gives the standard one);
+/// callers split work on these multiples.
+void ember_gemm_tile(int isa, int is_double, int tile, int64_t *mr, int64_t *nr);
+/// The tile `ember_sgemm` / `ember_dgemm` use for an M x N product (STANDARD or WIDE).
+int ember_gemm_pick_tile(int isa, int is_double, int64_t M, int64_t N);
+/// `ember_sgemm` / `ember_dgemm` on a given tile: callers that split C into blocks pick the
+/// tile for the whole product and run every block on it.
+void ember_sgemm_tiled(int isa, int tile, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t rsa, int64_t csa, const float *B, int64_t rsb,
+                       int64_t csb, float beta, float *C, int64_t rsc, int64_t csc);
+void ember_dgemm_tiled(int isa, int tile, int64_t M, int64_t N, int64_t K, double alpha,
+                       const double *A, int64_t rsa, int64_t csa, const double *B, int64_t rsb,
+                       int64_t csb, double beta, double *C, int64_t rsc, int64_t csc);
 
 #endif

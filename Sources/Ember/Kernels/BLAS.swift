@@ -187,9 +187,9 @@ extension Kernel {
     let isaCode = isa.rawValue
     let dtypeCode: Int32 = isDouble ? 1 : 0
     // one C call on rows i0..<i1, columns j0..<j1 of batch entry e
-    func run(_ e: Int, _ i0: Int, _ i1: Int, _ j0: Int, _ j1: Int) {
+    func run(_ e: Int, _ tile: Int32, _ i0: Int, _ i1: Int, _ j0: Int, _ j1: Int) {
       emberSwiftGemm(
-        isaCode, dtypeCode, Int64(i1 - i0), Int64(j1 - j0), Int64(k),
+        isaCode, tile, dtypeCode, Int64(i1 - i0), Int64(j1 - j0), Int64(k),
         UnsafeRawPointer(pa + e * sab + i0 * sam), Int64(sam), Int64(sak),
         UnsafeRawPointer(pb + e * sbb + j0 * sbn), Int64(sbk), Int64(sbn),
         UnsafeMutableRawPointer(pc + e * m * n + i0 * n + j0), Int64(n), 1)
@@ -198,19 +198,20 @@ extension Kernel {
     let flopsPerMatrix = m * n * max(k, 1)
     if batch >= Parallel.threadCount || batch * flopsPerMatrix < (1 << 18) {
       Parallel.forRange(batch, costPerItem: max(flopsPerMatrix / 8, 1)) { r in
-        for e in r { run(e, 0, m, 0, n) }
+        for e in r { run(e, Int32(EMBER_GEMM_TILE_AUTO), 0, m, 0, n) }
       }
       return
     }
     for e in 0..<batch {
       splitGemm(m: m, n: n, k: k, isa: isaCode, isDouble: dtypeCode, threaded: true) {
-        run(e, $0, $1, $2, $3)
+        run(e, $0, $1, $2, $3, $4)
       }
     }
   }
 
-  /// Runs one GEMM of C = m x n (inner dimension k) as `run(i0, i1, j0, j1)` calls of the C GEMM
-  /// on blocks of C: the whole of C on the calling thread when `threaded` is false or the product
+  /// Runs one GEMM of C = m x n (inner dimension k) as `run(tile, i0, i1, j0, j1)` calls of the
+  /// C GEMM on blocks of C, all on one register tile (AVX-512 float32 has two, see
+  /// `ember_gemm_pick_tile`; with one block it is that function's pick): the whole of C on the calling thread when `threaded` is false or the product
   /// is small (under 2^22 multiply-adds, about 160^3, the threshold both former copies of this
   /// split had: a hand-off to another thread costs about 10 us), else one block per thread.
   /// Every element is computed the same way whatever the split, so results do not depend on the
@@ -229,31 +230,58 @@ extension Kernel {
   /// operand per block costs more than the balancing gains.
   static func splitGemm(
     m: Int, n: Int, k: Int, isa: Int32, isDouble: Int32, threaded: Bool,
-    _ run: (Int, Int, Int, Int) -> Void
+    _ run: (Int32, Int, Int, Int, Int) -> Void
   ) {
     if m == 0 || n == 0 { return }
     let threads = Parallel.threadCount
     guard threaded, threads > 1, m * n * Swift.max(k, 1) >= 16 * Parallel.grainSize else {
-      run(0, m, 0, n)
+      run(ember_gemm_pick_tile(isa, isDouble, Int64(m), Int64(n)), 0, m, 0, n)
       return
     }
     let splitRows = m >= n
-    let unit = Int(
-      splitRows ? emberSwiftGemmTileRows(isa, isDouble) : emberSwiftGemmTileCols(isa, isDouble))
     let extent = splitRows ? m : n
-    let tiles = (extent + unit - 1) / unit
-    let parts = Swift.min(threads, tiles)
-    if parts <= 1 {
-      run(0, m, 0, n)
+    /// The blocks of `extent` on multiples of `unit`, one per thread (or fewer).
+    func blocks(_ unit: Int) -> [Range<Int>] {
+      let tiles = (extent + unit - 1) / unit
+      let parts = Swift.min(threads, tiles)
+      return (0..<parts).map { part in
+        Swift.min(
+          tiles * part / parts * unit, extent)..<Swift.min(
+            tiles * (part + 1) / parts * unit, extent)
+      }
+    }
+    // The tile whose slowest block computes the fewest padded outputs, the wide tile's counted
+    // 3% cheaper (as in ember_gemm_pick_tile): a block boundary on a multiple of 48 can leave
+    // the threads unequal shares (the CNN's first Linear, N = 128: 48 and 80 columns).
+    var best: (tile: Int32, blocks: [Range<Int>], cost: Double)? = nil
+    for tile in [Int32(EMBER_GEMM_TILE_STANDARD), Int32(EMBER_GEMM_TILE_WIDE)] {
+      let (mr, nr) = (
+        Int(emberSwiftGemmTileRows(isa, isDouble, tile)),
+        Int(emberSwiftGemmTileCols(isa, isDouble, tile))
+      )
+      let split = blocks(splitRows ? mr : nr)
+      let padded =
+        split.map { r in
+          let (rows, cols) = splitRows ? (r.count, n) : (m, r.count)
+          return (rows + mr - 1) / mr * mr * ((cols + nr - 1) / nr * nr)
+        }.max() ?? 0
+      let cost = Double(padded) / (tile == EMBER_GEMM_TILE_WIDE ? 1.03 : 1)
+      if best == nil || cost < best!.cost { best = (tile, split, cost) }
+    }
+    let (tile, split, _) = best!
+    if split.count <= 1 {
+      run(tile, 0, m, 0, n)
       return
     }
     // a cost of one grain per part makes forRange run every part on its own thread
-    Parallel.forRange(parts, costPerItem: Parallel.grainSize) { r in
+    Parallel.forRange(split.count, costPerItem: Parallel.grainSize) { r in
       for part in r {
-        let lo = Swift.min(tiles * part / parts * unit, extent)
-        let hi = Swift.min(tiles * (part + 1) / parts * unit, extent)
-        if lo < hi {
-          if splitRows { run(lo, hi, 0, n) } else { run(0, m, lo, hi) }
+        let b = split[part]
+        if b.isEmpty { continue }
+        if splitRows {
+          run(tile, b.lowerBound, b.upperBound, 0, n)
+        } else {
+          run(tile, 0, m, b.lowerBound, b.upperBound)
         }
       }
     }
@@ -325,20 +353,21 @@ extension Kernel {
 
 // Thin Swift wrappers over the native GEMM in CEmberKernels/gemm.c (see CEmberGemm.h).
 
-/// C = A @ B (alpha 1, beta 0) for float32 (`isDouble` 0) or float64 (1).
+/// C = A @ B (alpha 1, beta 0) for float32 (`isDouble` 0) or float64 (1) on register tile `tile`
+/// (`EMBER_GEMM_TILE_*`; AUTO picks it from m and n).
 func emberSwiftGemm(
-  _ isa: Int32, _ isDouble: Int32, _ m: Int64, _ n: Int64, _ k: Int64, _ a: UnsafeRawPointer,
-  _ rsa: Int64, _ csa: Int64, _ b: UnsafeRawPointer, _ rsb: Int64, _ csb: Int64,
-  _ c: UnsafeMutableRawPointer, _ rsc: Int64, _ csc: Int64
+  _ isa: Int32, _ tile: Int32, _ isDouble: Int32, _ m: Int64, _ n: Int64, _ k: Int64,
+  _ a: UnsafeRawPointer, _ rsa: Int64, _ csa: Int64, _ b: UnsafeRawPointer, _ rsb: Int64,
+  _ csb: Int64, _ c: UnsafeMutableRawPointer, _ rsc: Int64, _ csc: Int64
 ) {
   if isDouble != 0 {
-    ember_dgemm(
-      isa, m, n, k, 1, a.assumingMemoryBound(to: Double.self), rsa, csa,
+    ember_dgemm_tiled(
+      isa, tile, m, n, k, 1, a.assumingMemoryBound(to: Double.self), rsa, csa,
       b.assumingMemoryBound(to: Double.self), rsb, csb, 0, c.assumingMemoryBound(to: Double.self),
       rsc, csc)
   } else {
-    ember_sgemm(
-      isa, m, n, k, 1, a.assumingMemoryBound(to: Float.self), rsa, csa,
+    ember_sgemm_tiled(
+      isa, tile, m, n, k, 1, a.assumingMemoryBound(to: Float.self), rsa, csa,
       b.assumingMemoryBound(to: Float.self), rsb, csb, 0, c.assumingMemoryBound(to: Float.self),
       rsc, csc)
   }
@@ -347,18 +376,18 @@ func emberSwiftGemm(
 /// The kernel family `isa` resolves to on this CPU.
 func emberSwiftGemmResolveISA(_ isa: Int32) -> Int32 { ember_gemm_resolve_isa(isa) }
 
-/// Rows of the register tile of a kernel family.
-func emberSwiftGemmTileRows(_ isa: Int32, _ isDouble: Int32) -> Int64 {
+/// Rows of a register tile of a kernel family.
+func emberSwiftGemmTileRows(_ isa: Int32, _ isDouble: Int32, _ tile: Int32) -> Int64 {
   var mr: Int64 = 0
   var nr: Int64 = 0
-  ember_gemm_tile(isa, isDouble, &mr, &nr)
+  ember_gemm_tile(isa, isDouble, tile, &mr, &nr)
   return mr
 }
 
-/// Columns of the register tile of a kernel family.
-func emberSwiftGemmTileCols(_ isa: Int32, _ isDouble: Int32) -> Int64 {
+/// Columns of a register tile of a kernel family.
+func emberSwiftGemmTileCols(_ isa: Int32, _ isDouble: Int32, _ tile: Int32) -> Int64 {
   var mr: Int64 = 0
   var nr: Int64 = 0
-  ember_gemm_tile(isa, isDouble, &mr, &nr)
+  ember_gemm_tile(isa, isDouble, tile, &mr, &nr)
   return nr
 }

@@ -65,18 +65,20 @@ extension Kernel {
     beta: T, threaded: Bool, csc: Int = 1
   ) {
     let isDouble: Int32 = T.self == Double.self ? 1 : 0
-    func run(_ i0: Int, _ i1: Int, _ j0: Int, _ j1: Int) {
+    func run(_ tile: Int32, _ i0: Int, _ i1: Int, _ j0: Int, _ j1: Int) {
       let pa = UnsafeRawPointer(a + i0 * rsa)
       let pb = UnsafeRawPointer(b + j0 * csb)
       let pc = UnsafeMutableRawPointer(c + i0 * rsc + j0 * csc)
       if isDouble == 1 {
-        ember_dgemm(
-          0, Int64(i1 - i0), Int64(j1 - j0), Int64(k), 1, pa.assumingMemoryBound(to: Double.self),
+        ember_dgemm_tiled(
+          0, tile, Int64(i1 - i0), Int64(j1 - j0), Int64(k), 1,
+          pa.assumingMemoryBound(to: Double.self),
           Int64(rsa), Int64(csa), pb.assumingMemoryBound(to: Double.self), Int64(rsb), Int64(csb),
           beta.doubleValue, pc.assumingMemoryBound(to: Double.self), Int64(rsc), Int64(csc))
       } else {
-        ember_sgemm(
-          0, Int64(i1 - i0), Int64(j1 - j0), Int64(k), 1, pa.assumingMemoryBound(to: Float.self),
+        ember_sgemm_tiled(
+          0, tile, Int64(i1 - i0), Int64(j1 - j0), Int64(k), 1,
+          pa.assumingMemoryBound(to: Float.self),
           Int64(rsa), Int64(csa), pb.assumingMemoryBound(to: Float.self), Int64(rsb), Int64(csb),
           Float(beta.doubleValue), pc.assumingMemoryBound(to: Float.self), Int64(rsc), Int64(csc))
       }

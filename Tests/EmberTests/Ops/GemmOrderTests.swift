@@ -1,3 +1,4 @@
+import CEmberKernels
 import Synchronization
 import Testing
 
@@ -65,8 +66,49 @@ private func blockedProduct(
         let got = out.scalars(as: Float.self)
         let mismatches = zip(got, expected).filter { $0.bitPattern != $1.bitPattern }.count
         #expect(mismatches == 0, "\(m)x\(n)x\(k) \(layout) \(isa): \(mismatches) differ")
+        // each register tile on its own (AVX-512 has two, picked per product)
+        for tile in [EMBER_GEMM_TILE_STANDARD, EMBER_GEMM_TILE_WIDE] {
+          let got = tiledProduct(x, y, isa: isa, tile: Int32(tile))
+          let mismatches = zip(got, expected).filter { $0.bitPattern != $1.bitPattern }.count
+          #expect(mismatches == 0, "\(m)x\(n)x\(k) \(layout) \(isa) tile \(tile): \(mismatches)")
+        }
       }
     }
+  }
+
+  /// x @ y (2-D float32) in one call of the C GEMM on a given register tile.
+  private func tiledProduct(_ x: Tensor, _ y: Tensor, isa: Kernel.GemmISA, tile: Int32) -> [Float] {
+    let (m, k, n) = (x.shape[0], x.shape[1], y.shape[1])
+    var c = [Float](repeating: .nan, count: m * n)
+    c.withUnsafeMutableBytes { pc in
+      emberSwiftGemm(
+        isa.rawValue, tile, 0, Int64(m), Int64(n), Int64(k),
+        UnsafeRawPointer(x.basePointer(Float.self)), Int64(x.strides[0]), Int64(x.strides[1]),
+        UnsafeRawPointer(y.basePointer(Float.self)), Int64(y.strides[0]), Int64(y.strides[1]),
+        pc.baseAddress!, Int64(n), 1)
+    }
+    return c
+  }
+
+  /// The AVX-512 float32 products run on the wide 8 x 48 tile where it covers M x N about as
+  /// fully as the 12 x 32 one (M = 64: 64 of 72 rows of the standard tile), else the standard.
+  @Test(.enabled(if: Kernel.GemmISA.avx512.resolved == .avx512, "this CPU has no AVX-512"))
+  func avx512PicksTheTileThatCoversC() {
+    let isa = Kernel.GemmISA.avx512.rawValue
+    func pick(_ m: Int, _ n: Int, double: Bool = false) -> Int {
+      Int(ember_gemm_pick_tile(isa, double ? 1 : 0, Int64(m), Int64(n)))
+    }
+    let (standard, wide) = (Int(EMBER_GEMM_TILE_STANDARD), Int(EMBER_GEMM_TILE_WIDE))
+    #expect(pick(64, 392) == wide)  // the CNN's second convolution
+    #expect(pick(64, 288) == wide)  // its weight gradient
+    #expect(pick(1024, 1024) == wide)
+    #expect(pick(1024, 256) == standard)  // N a multiple of 32, not of 48
+    #expect(pick(288, 392) == standard)
+    #expect(pick(1600, 64) == standard)
+    #expect(pick(64, 392, double: true) == standard)  // float64 has one tile
+    #expect(emberSwiftGemmTileRows(isa, 0, Int32(wide)) == 8)
+    #expect(emberSwiftGemmTileCols(isa, 0, Int32(wide)) == 48)
+    #expect(emberSwiftGemmTileRows(isa, 0, Int32(standard)) == 12)
   }
 
   @Test(.enabled(if: Kernel.GemmISA.avx512.resolved == .avx512, "this CPU has no AVX-512"))
@@ -103,20 +145,32 @@ private func blockedProduct(
     }
   }
 
-  /// The thread split covers C exactly once, in blocks on register-tile multiples (all but the
-  /// last), along the larger dimension, one per thread.
-  @Test(arguments: [(128, 512, 784), (512, 128, 64), (1024, 1024, 1024), (13, 40, 2000), (5, 7, 3)])
+  /// The thread split covers C exactly once, in blocks on multiples of one register tile (all
+  /// but the last), along the larger dimension, one per thread; the CNN's first Linear (64 x
+  /// 128) splits on the standard tile (the wide one would give the threads 48 and 80 columns),
+  /// a 1024^2 product on the wide one.
+  @Test(arguments: [
+    (128, 512, 784), (512, 128, 64), (1024, 1024, 1024), (13, 40, 2000), (5, 7, 3),
+    (64, 128, 3136),
+  ])
   func splitCoversCOnTileMultiples(m: Int, n: Int, k: Int) {
     var covered = [Int](repeating: 0, count: m * n)
     // the blocks run on several threads at once: recorded under a lock (a plain append from
     // two threads lost a block now and then)
     let recorded = Mutex<[(Int, Int, Int, Int)]>([])
+    let tiles = Mutex<Set<Int32>>([])
     Kernel.splitGemm(m: m, n: n, k: k, isa: 0, isDouble: 0, threaded: true) {
-      i0, i1, j0, j1 in recorded.withLock { $0.append((i0, i1, j0, j1)) }
+      tile, i0, i1, j0, j1 in
+      recorded.withLock { $0.append((i0, i1, j0, j1)) }
+      tiles.withLock { _ = $0.insert(tile) }
     }
     let blocks = recorded.withLock { $0 }
-    let mr = Int(emberSwiftGemmTileRows(0, 0))
-    let nr = Int(emberSwiftGemmTileCols(0, 0))
+    // every block on one tile
+    let used = tiles.withLock { $0 }
+    #expect(used.count == 1)
+    let tile = used.first ?? Int32(EMBER_GEMM_TILE_STANDARD)
+    let mr = Int(emberSwiftGemmTileRows(0, 0, tile))
+    let nr = Int(emberSwiftGemmTileCols(0, 0, tile))
     #expect(blocks.count <= Swift.max(Parallel.threadCount, 1))
     for (i0, i1, j0, j1) in blocks {
       #expect(i0 % mr == 0 && j0 % nr == 0)
@@ -126,6 +180,10 @@ private func blockedProduct(
       for i in i0..<i1 { for j in j0..<j1 { covered[i * n + j] += 1 } }
     }
     #expect(covered.allSatisfy { $0 == 1 })
+    if Kernel.GemmISA.auto.resolved == .avx512 && Parallel.threadCount == 2 {
+      if (m, n) == (64, 128) { #expect(tile == EMBER_GEMM_TILE_STANDARD) }
+      if (m, n) == (1024, 1024) { #expect(tile == EMBER_GEMM_TILE_WIDE) }
+    }
   }
 }
 
