@@ -129,12 +129,28 @@ extension Kernel {
   /// them: as many as fit ``groupBudget``, and few enough to leave two work items per thread.
   /// A convolution whose plane fits one block otherwise makes one narrow GEMM per sample: the
   /// CNN's second layer, 64x288 by 288x196, fills 196 of 224 columns of its register tiles and
-  /// packs its operands once per sample.
+  /// packs its operands once per sample. A plane that fills its tiles on its own
+  /// (``planeFillsTiles(_:)``) is not grouped: the GEMM writes each sample's output in place.
   static func forwardSampleGroup(_ g: ConvGeometry, block: Int) -> Int {
-    if g.isPointwise || block < g.outPlane || g.batch <= 1 { return 1 }
+    if g.isPointwise || block < g.outPlane || g.batch <= 1 || planeFillsTiles(g.outPlane) {
+      return 1
+    }
     let bySize = groupBudget / Swift.max(g.columnRows * g.outPlane, 1)
     let byThreads = g.batch / (2 * Parallel.threadCount)
     return Swift.max(1, Swift.min(bySize, byThreads, g.batch))
+  }
+
+  /// Whether `columns` outputs per sample fill 95% or more of the columns of the float32 GEMM's
+  /// standard or wide register tiles (32 or 48 columns). Then a grouped product gains little
+  /// width and pays for copying its output out of the scratch: the CNN's first convolution
+  /// (784 outputs per sample) ran 0.41-0.53 ms forward in groups of 16 samples and 0.32-0.42 ms
+  /// one sample per product (ember-bench layers, 3 alternating runs; cnn step 15.5-17.6 ms
+  /// against 15.1-15.8 on the loaded machine).
+  static func planeFillsTiles(_ columns: Int) -> Bool {
+    [EMBER_GEMM_TILE_STANDARD, EMBER_GEMM_TILE_WIDE].contains { tile in
+      let nr = Int(emberSwiftGemmTileCols(0, 0, Int32(tile)))
+      return columns * 100 >= (columns + nr - 1) / nr * nr * 95
+    }
   }
 
   /// `y = conv(x, w) + bias`: per sample (or group of samples, see
@@ -299,9 +315,11 @@ extension Kernel {
   }
 
   /// Samples per work item of the input gradient, as ``forwardSampleGroup(_:block:)``: 1 unless
-  /// one block holds all of a group's channels.
+  /// one block holds all of a group's channels and the plane does not fill its tiles.
   private static func backwardSampleGroup(_ g: ConvGeometry, channels: Int) -> Int {
-    if g.isPointwise || channels < g.inPerGroup || g.batch <= 1 { return 1 }
+    if g.isPointwise || channels < g.inPerGroup || g.batch <= 1 || planeFillsTiles(g.outPlane) {
+      return 1
+    }
     let bySize = groupBudget / Swift.max(channels * g.kernelArea * g.outPlane, 1)
     let byThreads = g.batch / (2 * Parallel.threadCount)
     return Swift.max(1, Swift.min(bySize, byThreads, g.batch))
