@@ -53,4 +53,16 @@ void ember_dgemm_tiled(int isa, int tile, int64_t M, int64_t N, int64_t K, doubl
                        const double *A, int64_t rsa, int64_t csa, const double *B, int64_t rsb,
                        int64_t csb, double beta, double *C, int64_t rsc, int64_t csc);
 
+/// C (M x N) = A (M x K) @ B (K x N), or C += A @ B when `accumulate`, float32, with A of any
+/// strides and B and C row-major (rows `ldb` and `ldc` apart): B read in place, 32 columns at a
+/// time, instead of packed as the blocked GEMM packs both operands on every call. The sums are
+/// ember_sgemm's (K blocks of 192, each a chain of FMAs from zero added to C), so the results
+/// are its bits. Returns 1 when done, 0 (C untouched) unless N is a multiple of 32, K > 0 and
+/// the CPU has AVX-512. ember_sgemm takes this path itself for narrow products (gemm.c); the
+/// LSTM's steps call it directly (their B, W_hh, is the same for every step).
+int ember_sgemm_unpacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t rsa,
+                         int64_t csa, const float *B, int64_t ldb, float *C, int64_t ldc,
+                         int accumulate);
+/// Whether ``ember_sgemm_unpacked`` runs on this CPU (1: AVX-512).
+int ember_sgemm_unpacked_available(void);
 #endif

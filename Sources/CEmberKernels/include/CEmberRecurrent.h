@@ -25,15 +25,4 @@ void ember_lstm_cell_backward_f32(const float *gates, const float *c_prev, const
                                   const float *dh, const float *dout, float *dc, float *dgates,
                                   int64_t batch, int64_t hidden, int64_t j0, int64_t j1);
 
-/// C (M x N) = A (M x K) @ B (K x N), or C += A @ B when `accumulate`, float32, every operand
-/// row-major with rows `lda`, `ldb`, `ldc` apart: the recurrent products of the LSTM steps, B
-/// read in place (not packed per call). The sums are ``ember_sgemm``'s: K blocks of 192, each a
-/// chain of FMAs from zero added to C, so the results are its bits. Returns 1 when done, 0 (C
-/// untouched) unless N is a multiple of 32 and the CPU has AVX-512: the caller then uses the GEMM.
-int ember_recurrent_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                             const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
-
-/// Whether ``ember_recurrent_gemm_f32`` runs on this CPU (1: AVX-512).
-int ember_recurrent_gemm_available(void);
-
 #endif

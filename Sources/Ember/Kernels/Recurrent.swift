@@ -24,11 +24,11 @@ extension Kernel {
   static let lstmUnitBlock = 32
 
   /// Whether the steps can be split across threads by hidden units: float32, `hidden` a
-  /// multiple of ``lstmUnitBlock`` and ``ember_recurrent_gemm_f32`` available (AVX-512). Then
+  /// multiple of ``lstmUnitBlock`` and ``ember_sgemm_unpacked`` available (AVX-512). Then
   /// each thread runs both the recurrent product and the cell for its units, one hand-off per
   /// step; otherwise the product is threaded and the cell runs on the calling thread.
   static func splitsSteps<T: FloatScalar>(_: T.Type, hidden: Int) -> Bool {
-    T.self == Float.self && hidden % lstmUnitBlock == 0 && ember_recurrent_gemm_available() == 1
+    T.self == Float.self && hidden % lstmUnitBlock == 0 && ember_sgemm_unpacked_available() == 1
   }
 
   /// The recurrence: for each step, gates[t] += h_prev W_hh^T (one GEMM), then the cell turns
@@ -68,8 +68,8 @@ extension Kernel {
         let units = r.lowerBound * block..<r.upperBound * block
         for gate in 0..<4 {
           let column = gate * h + units.lowerBound
-          _ = ember_recurrent_gemm_f32(
-            Int64(b), Int64(units.count), Int64(h), rebound(hPrev), Int64(h),
+          _ = ember_sgemm_unpacked(
+            Int64(b), Int64(units.count), Int64(h), rebound(hPrev), Int64(h), 1,
             rebound(weightHHT + column), Int64(4 * h), rebound(g + column), Int64(4 * h), 1)
         }
         lstmCell(g, cPrev, c, out, batch: b, hidden: h, units: units)
@@ -114,8 +114,8 @@ extension Kernel {
       Parallel.forRange(h / block, costPerItem: Swift.max(b * h * 4 * block / 8, 1)) { r in
         let units = r.lowerBound * block..<r.upperBound * block
         if let later {
-          _ = ember_recurrent_gemm_f32(
-            Int64(b), Int64(units.count), Int64(4 * h), rebound(later), Int64(4 * h),
+          _ = ember_sgemm_unpacked(
+            Int64(b), Int64(units.count), Int64(4 * h), rebound(later), Int64(4 * h), 1,
             rebound(weightHH + units.lowerBound), Int64(h), rebound(dh + units.lowerBound),
             Int64(h), 0)
         }
@@ -128,7 +128,7 @@ extension Kernel {
   }
 
   /// c (m x n) = a (m x k) @ b (k x n), or c += a @ b, all row-major: a step's recurrent
-  /// product. float32 with n a multiple of 32 on AVX-512 runs ``ember_recurrent_gemm_f32`` (b
+  /// product. float32 with n a multiple of 32 on AVX-512 runs ``ember_sgemm_unpacked`` (b
   /// read in place, not packed on each of the sequence's calls; the same bits as the GEMM), in
   /// blocks of 32 columns across threads; anything else runs the GEMM. Measured (M 32, K 256,
   /// N 1024 and M 32, K 1024, N 256, 200 calls, best of 3, on the loaded 2-core machine, load
@@ -138,14 +138,14 @@ extension Kernel {
     _ ldb: Int, _ c: UnsafeMutablePointer<T>, _ ldc: Int, accumulate: Bool
   ) {
     if T.self == Float.self && n % 32 == 0 && k > 0 && m > 0
-      && ember_recurrent_gemm_available() == 1
+      && ember_sgemm_unpacked_available() == 1
     {
       let (pa, pb, pc): (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) =
         (rebound(a), rebound(b), rebound(c))
       Parallel.forRange(n / 32, costPerItem: Swift.max(m * k * 32 / 8, 1)) { r in
         let j = r.lowerBound * 32
-        _ = ember_recurrent_gemm_f32(
-          Int64(m), Int64(r.count * 32), Int64(k), pa, Int64(lda), pb + j, Int64(ldb), pc + j,
+        _ = ember_sgemm_unpacked(
+          Int64(m), Int64(r.count * 32), Int64(k), pa, Int64(lda), 1, pb + j, Int64(ldb), pc + j,
           Int64(ldc), accumulate ? 1 : 0)
       }
       return

@@ -48,7 +48,10 @@ private func blockedProduct(
 @Suite struct GemmOrderTests {
   // M covers full and ragged 12-row tiles, N full and ragged 32-column tiles, K three 192-blocks
   // (the last partial and not a multiple of 8) or two 256-blocks
-  static let shapes: [(Int, Int, Int)] = [(30, 70, 397), (13, 33, 200), (128, 10, 256)]
+  // (N = 64 with B row-major, the NN and TN layouts, takes the unpacked AVX-512 path)
+  static let shapes: [(Int, Int, Int)] = [
+    (30, 70, 397), (13, 33, 200), (128, 10, 256), (21, 64, 397),
+  ]
 
   private func expectBlockedOrder(_ isa: Kernel.GemmISA, block: Int) {
     #expect(isa.resolved == isa)
@@ -88,6 +91,35 @@ private func blockedProduct(
         pc.baseAddress!, Int64(n), 1)
     }
     return c
+  }
+
+  /// Narrow products with B row-major run unpacked on AVX-512 (`ember_sgemm_unpacked`, B read in
+  /// place): the same order as the blocked kernels, onto a C (beta 1) or not, threaded or not.
+  @Test(.enabled(if: Kernel.GemmISA.auto.resolved == .avx512, "the best family is not AVX-512"))
+  func unpackedNarrowProductsKeepTheOrder() {
+    for (m, n, k) in [(50, 64, 400), (1600, 32, 200), (9, 128, 1000)] {
+      let av = randomFloats(m * k, seed: 31)
+      let bv = randomFloats(k * n, seed: 32)
+      let cv = randomFloats(m * n, seed: 33)
+      for beta in [0, 1] as [Float] {
+        let expected = blockedProduct(av, bv, m: m, n: n, k: k, block: 192, c: beta == 1 ? cv : nil)
+        for threaded in [false, true] {
+          var c = beta == 1 ? cv : [Float](repeating: .nan, count: m * n)
+          av.withUnsafeBufferPointer { pa in
+            bv.withUnsafeBufferPointer { pb in
+              c.withUnsafeMutableBufferPointer { pc in
+                Kernel.gemm(
+                  m: m, n: n, k: k, pa.baseAddress!, k, 1, pb.baseAddress!, n, 1, pc.baseAddress!,
+                  n, beta: beta, threaded: threaded)
+              }
+            }
+          }
+          let mismatches = zip(c, expected).filter { $0.bitPattern != $1.bitPattern }.count
+          #expect(
+            mismatches == 0, "\(m)x\(n)x\(k) beta \(beta) threaded \(threaded): \(mismatches)")
+        }
+      }
+    }
   }
 
   /// The AVX-512 float32 products run on the wide 8 x 48 tile where it covers M x N about as
