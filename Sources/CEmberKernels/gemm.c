@@ -8,7 +8,9 @@
 //
 // The register tile must differ per instruction set (32 zmm, 16 ymm or 16 xmm registers), so the
 // GEMM kernels are instantiated once per family with `target` attributes and one is picked at run
-// time with __builtin_cpu_supports. The matrix-vector path (M == 1 or N == 1), whose body is the
+// time with __builtin_cpu_supports. AVX-512 float32 has two tiles (12 x 32 and 8 x 48, picked per
+// product by ember_gemm_pick_tile) and an unpacked path for narrow products whose B is row-major
+// (s512_unpacked); all three sum in the same order, so they give the same bits. The matrix-vector path (M == 1 or N == 1), whose body is the
 // same for every family, is compiled per family and dispatched as in dispatch.h.
 //
 // Written with GCC/Clang vector extensions so the code vectorizes explicitly even at -O0 (SwiftPM
