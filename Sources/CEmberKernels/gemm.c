@@ -413,25 +413,22 @@ EMBER_AVX512 static void s512_unpacked(int64_t M, int64_t N, int64_t K, const fl
         for (int r = 0; r < UG_ROWS; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
         const float *a = A + i * rsa + pc * csa;
         const float *b = B + pc * ldb + j;
+        // the K loop over ROWS rows (a constant for full blocks, so it unrolls)
+#define UG_K_LOOP(ROWS)                                                                   \
+  for (int64_t p = 0; p < kc; p++) {                                                      \
+    __m512 b0 = _mm512_loadu_ps(b + p * ldb), b1 = _mm512_loadu_ps(b + p * ldb + 16);     \
+    for (int r = 0; r < (ROWS); r++) {                                                    \
+      __m512 ar = _mm512_set1_ps(a[r * rsa + p * csa]);                                   \
+      acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);                                     \
+      acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);                                     \
+    }                                                                                     \
+  }
         if (mr == UG_ROWS) {
-          for (int64_t p = 0; p < kc; p++) {
-            __m512 b0 = _mm512_loadu_ps(b + p * ldb), b1 = _mm512_loadu_ps(b + p * ldb + 16);
-            for (int r = 0; r < UG_ROWS; r++) {
-              __m512 ar = _mm512_set1_ps(a[r * rsa + p * csa]);
-              acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
-              acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
-            }
-          }
+          UG_K_LOOP(UG_ROWS)
         } else {
-          for (int64_t p = 0; p < kc; p++) {
-            __m512 b0 = _mm512_loadu_ps(b + p * ldb), b1 = _mm512_loadu_ps(b + p * ldb + 16);
-            for (int r = 0; r < mr; r++) {
-              __m512 ar = _mm512_set1_ps(a[r * rsa + p * csa]);
-              acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
-              acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
-            }
-          }
+          UG_K_LOOP(mr)
         }
+#undef UG_K_LOOP
         for (int r = 0; r < mr; r++) {
           float *c = C + (i + r) * ldc + j;
           if (pc == 0 && !accumulate) {
