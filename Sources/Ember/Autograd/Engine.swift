@@ -183,12 +183,13 @@ enum Engine {
       // one array for every node's gradients: emptied after each node, so it is unique
       // again for the next (unless a rule kept it), and no array is made per node
       defer { while !grads.isEmpty { grads.removeLast() } }
+      // (this empties the node's slots: the ones after `lastGrad` are empty already)
       materialize(into: &grads, slots, lo..<(lastGrad + 1), node)
-      for s in lo..<hi { slots[s] = nil }
       node.runPreHooks(&grads)
-      let retained = node.retainedGradTensors
-      if !retained.isEmpty {
-        for (slot, t) in retained { t.takeUnretainedValue().accumulateGrad(grads[slot]) }
+      if !node.retainedGradTensors.isEmpty {
+        for (slot, t) in node.retainedGradTensors {
+          t.takeUnretainedValue().accumulateGrad(grads[slot])
+        }
       }
       var skip = false
       if let needed {
@@ -348,6 +349,7 @@ enum Engine {
 
   /// Moves a node's output gradients from their slots to `out` (empty); missing ones become
   /// zeros of the output's shape.
+  @inline(__always)
   private static func materialize(
     into out: inout [Tensor], _ buffers: UnsafeMutableBufferPointer<Tensor?>, _ slots: Range<Int>,
     _ node: Node
@@ -438,7 +440,13 @@ struct RunTable<Element>: ~Copyable {
   }
 
   deinit {
-    base.deinitialize(count: count)
+    // one element at a time: `deinitialize(count:)` of a table of references is a generic
+    // `swift_arrayDestroy` call (about 70 instructions for a handful of elements)
+    var k = count
+    while k > 0 {
+      k -= 1
+      (base + k).deinitialize(count: 1)
+    }
     if onHeap { base.deallocate() }
   }
 
