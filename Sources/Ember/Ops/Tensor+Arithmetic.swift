@@ -88,9 +88,16 @@ extension Tensor {
   static func numericBinary<Op: NumericBinaryOp>(
     _: Op.Type, _ a: Tensor, _ b: Tensor, dtype: DType, op: String
   ) -> Tensor {
-    // (`to` is not inlined: testing first saves a call and a retain per operand)
-    let a = a.dtype == dtype ? a : a.to(dtype)
-    let b = b.dtype == dtype ? b : b.to(dtype)
+    // Operands of another dtype are converted first and passed back in: the operands themselves
+    // are then used as they are, with no copy of either reference (a retain and a release per
+    // operand and op before; ember-bench scalar under callgrind, with the inlined equal-shape
+    // test of `Shape.broadcast` and the other fast paths of the same commit: 24.65k -> 23.38k
+    // instructions per iteration).
+    guard a.dtype == dtype && b.dtype == dtype else {
+      return numericBinary(
+        Op.self, a.dtype == dtype ? a : a.to(dtype), b.dtype == dtype ? b : b.to(dtype),
+        dtype: dtype, op: op)
+    }
     switch dtype {
     case .float32:
       if let out = Kernel.simdZip(a, b, Kernel.simdKernel(Op.self)) { return out }
@@ -111,9 +118,12 @@ extension Tensor {
   static func floatBinary<Op: FloatBinaryOp>(
     _: Op.Type, _ a: Tensor, _ b: Tensor, dtype: DType, op: String
   ) -> Tensor {
-    // (`to` is not inlined: testing first saves a call and a retain per operand)
-    let a = a.dtype == dtype ? a : a.to(dtype)
-    let b = b.dtype == dtype ? b : b.to(dtype)
+    // (converted operands are passed back in, as in `numericBinary`)
+    guard a.dtype == dtype && b.dtype == dtype else {
+      return floatBinary(
+        Op.self, a.dtype == dtype ? a : a.to(dtype), b.dtype == dtype ? b : b.to(dtype),
+        dtype: dtype, op: op)
+    }
     switch dtype {
     case .float32:
       if let out = Kernel.simdZip(a, b, Kernel.simdKernel(Op.self)) { return out }
@@ -134,7 +144,10 @@ extension Tensor {
   static func numericScalar<Op: NumericBinaryOp>(
     _: Op.Type, _ a: Tensor, _ s: WrappedNumber, scalarFirst: Bool, dtype: DType
   ) -> Tensor {
-    let a = a.dtype == dtype ? a : a.to(dtype)
+    // (a converted operand is passed back in, as in `numericBinary`)
+    guard a.dtype == dtype else {
+      return numericScalar(Op.self, a.to(dtype), s, scalarFirst: scalarFirst, dtype: dtype)
+    }
     if dtype == .float32 {
       let kernel = Kernel.simdScalarKernel(Op.self, scalarFirst: scalarFirst)
       if let out = Kernel.simdMap(a, scalar: s.value(as: Float.self), kernel) { return out }
@@ -170,7 +183,10 @@ extension Tensor {
   static func floatScalar<Op: FloatBinaryOp>(
     _: Op.Type, _ a: Tensor, _ s: WrappedNumber, scalarFirst: Bool, dtype: DType
   ) -> Tensor {
-    let a = a.dtype == dtype ? a : a.to(dtype)
+    // (a converted operand is passed back in, as in `numericBinary`)
+    guard a.dtype == dtype else {
+      return floatScalar(Op.self, a.to(dtype), s, scalarFirst: scalarFirst, dtype: dtype)
+    }
     func run<T: FloatScalar>(_: T.Type) -> Tensor {
       let v = s.value(as: T.self)
       return scalarFirst
