@@ -153,7 +153,7 @@ enum Engine {
       while let i = stack.popLast() {
         try runNode(
           i, info: info, edges: edges, slots: slots, stack: &stack, grads: &grads,
-          keepGraph: keepGraph, captures: needed == nil ? [] : captures[i], needed: needed,
+          keepGraph: keepGraph, captures: captures, needed: needed,
           captured: &captured)
       }
     }
@@ -162,13 +162,13 @@ enum Engine {
 
   /// Runs node `i` of a run: hands it its gradients, checks what it returns and passes that to
   /// its inputs' slots, queueing the inputs that are then complete. For autograd.grad (`needed`
-  /// given: the nodes that lead to a capture point), gradients arriving at `captures` are summed
+  /// given: the nodes that lead to a capture point), gradients arriving at `captures[i]` are summed
   /// into `captured`, and only needed nodes other than leaves' accumulators run.
   @inline(__always)
   private static func runNode(
     _ i: Int, info: UnsafeMutableBufferPointer<NodeInfo>, edges: UnsafeBufferPointer<EdgeEntry>,
     slots: UnsafeMutableBufferPointer<Tensor?>, stack: inout RunTable<Int>, grads: inout [Tensor],
-    keepGraph: Bool, captures: [(slot: Int, index: Int)], needed: [Bool]?,
+    keepGraph: Bool, captures: [[(slot: Int, index: Int)]], needed: [Bool]?,
     captured: inout [Tensor?]
   ) throws {
     let node = info[i].node
@@ -193,7 +193,7 @@ enum Engine {
       }
       var skip = false
       if let needed {
-        for (slot, index) in captures {
+        for (slot, index) in captures[i] {
           captured[index] = captured[index].map { $0 + grads[slot] } ?? grads[slot]
         }
         // leaves' accumulators do not run, nor nodes that lead to no capture point
@@ -356,9 +356,10 @@ enum Engine {
   ) {
     let n = max(node.outputs.count, slots.count)
     for k in 0..<n {
-      // `take()` moves the gradient (a copy was a retain, and a release when the slot is reset)
-      if k < slots.count, let g = buffers[slots.lowerBound + k].take() {
-        out.append(g)
+      // the gradient is moved from its slot to `out` (a copy was a retain, and a release when
+      // the slot is reset; bound by `if let`, a retain and a release more)
+      if k < slots.count, buffers[slots.lowerBound + k] != nil {
+        out.append(buffers[slots.lowerBound + k].take().unsafelyUnwrapped)
       } else {
         let m = node.outputs[k]
         out.append(Tensor(zerosShape: m.shape, dtype: m.dtype))

@@ -234,10 +234,7 @@ extension Tensor {
       AddOp.self, self, other, dtype: Tensor.resultType(self, other), op: "add")
     if Tensor.needsGrad(self, other) {
       Tensor.record("AddBackward0", input: self, other, output: out) { ctx in
-        [
-          ctx.needsInputGrad(0) ? ctx.grad : nil,
-          ctx.needsInputGrad(1) ? ctx.grad : nil,
-        ]
+        Gradients(ctx.needsInputGrad(0) ? ctx.grad : nil, ctx.needsInputGrad(1) ? ctx.grad : nil)
       }
     }
     return out
@@ -250,10 +247,8 @@ extension Tensor {
       SubOp.self, self, other, dtype: Tensor.resultType(self, other), op: "sub")
     if Tensor.needsGrad(self, other) {
       Tensor.record("SubBackward0", input: self, other, output: out) { ctx in
-        [
-          ctx.needsInputGrad(0) ? ctx.grad : nil,
-          ctx.needsInputGrad(1) ? (-ctx.grad) : nil,
-        ]
+        Gradients(
+          ctx.needsInputGrad(0) ? ctx.grad : nil, ctx.needsInputGrad(1) ? (-ctx.grad) : nil)
       }
     }
     return out
@@ -271,10 +266,9 @@ extension Tensor {
         "MulBackward0", input: self, other, output: out,
         saving: needB ? self : Tensor.placeholder, needA ? other : Tensor.placeholder
       ) { ctx in
-        try [
+        try Gradients(
           ctx.needsInputGrad(0) ? (ctx.grad * ctx.saved(1)) : nil,
-          ctx.needsInputGrad(1) ? (ctx.grad * ctx.saved(0)) : nil,
-        ]
+          ctx.needsInputGrad(1) ? (ctx.grad * ctx.saved(0)) : nil)
       }
     }
     return out
@@ -370,7 +364,7 @@ extension Tensor {
       AddOp.self, self, s, scalarFirst: false, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
       Tensor.recordWithNumber("AddBackward0", input: self, output: out) { ctx in
-        [ctx.grad, nil]
+        Gradients(ctx.grad, nil)
       }
     }
     return out
@@ -382,7 +376,7 @@ extension Tensor {
       SubOp.self, self, s, scalarFirst: false, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
       Tensor.recordWithNumber("SubBackward0", input: self, output: out) { ctx in
-        [ctx.grad, nil]
+        Gradients(ctx.grad, nil)
       }
     }
     return out
@@ -403,7 +397,7 @@ extension Tensor {
       MulOp.self, self, s, scalarFirst: false, dtype: Tensor.resultType(self, s))
     if Tensor.needsGrad(self) {
       Tensor.recordWithNumber("MulBackward0", input: self, number: s, output: out) { ctx in
-        [ctx.grad.mul(ctx.number), nil]
+        Gradients(ctx.grad.mul(ctx.number), nil)
       }
     }
     return out
@@ -417,7 +411,7 @@ extension Tensor {
     let out = Tensor.floatScalar(DivOp.self, self, s, scalarFirst: false, dtype: dt)
     if Tensor.needsGrad(self) {
       Tensor.recordWithNumber(node, input: self, number: s, output: out) { ctx in
-        [ctx.grad.div(ctx.number), nil]
+        Gradients(ctx.grad.div(ctx.number), nil)
       }
     }
     return out
