@@ -441,13 +441,11 @@ struct RunTable<Element>: ~Copyable {
   }
 
   deinit {
-    // one element at a time: `deinitialize(count:)` of a table of references is a generic
-    // `swift_arrayDestroy` call (about 70 instructions for a handful of elements)
-    var k = count
-    while k > 0 {
-      k -= 1
-      (base + k).deinitialize(count: 1)
-    }
+    // each element moved out and dropped: `deinitialize(count:)` destroyed them through their
+    // type's value witnesses, a generic call per element or per table (ember-bench scalar under
+    // callgrind: 480 instructions for a table of 5 gradient slots and one of 5 nodes; 22.16k ->
+    // 21.79k instructions per iteration)
+    for k in 0..<count { _ = (base + k).move() }
     if onHeap { base.deallocate() }
   }
 
