@@ -186,7 +186,14 @@ public enum Shape {
     return n
   }
 
+  @inline(__always)
   public static func contiguousStrides(_ shape: [Int]) -> [Int] {
+    // a 0-d tensor's without a call (ember-bench scalar under callgrind, 8 per iteration:
+    // 21.79k -> 21.67k instructions per iteration)
+    shape.isEmpty ? [] : stridesOfContiguous(shape)
+  }
+
+  private static func stridesOfContiguous(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)
     var acc = 1
     var i = shape.count - 1
