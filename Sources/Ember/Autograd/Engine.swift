@@ -186,7 +186,10 @@ enum Engine {
       defer { while !grads.isEmpty { grads.removeLast() } }
       // (this empties the node's slots: the ones after `lastGrad` are empty already)
       materialize(into: &grads, slots, lo..<(lastGrad + 1), node)
-      node.runPreHooks(&grads)
+      // the (dynamically dispatched) call only for nodes with hooks; a leaf's accumulator runs
+      // hooks it does not list, the leaf's (ember-bench scalar under callgrind: 21.48k -> 21.43k
+      // instructions per iteration)
+      if !node.preHooks.isEmpty || node is AccumulateGrad { node.runPreHooks(&grads) }
       if !node.retainedGradTensors.isEmpty {
         for (slot, t) in node.retainedGradTensors {
           t.takeUnretainedValue().accumulateGrad(grads[slot])
