@@ -547,7 +547,10 @@ extension Kernel {
   /// that a's dtype is the op's result type).
   static func combineInPlace<Op: NumericBinaryOp>(_ a: Tensor, _ b: Tensor, _: Op.Type) {
     if a.shape != b.shape { _ = Shape.broadcast(a.shape, b.shape, op: "in-place op") }
-    let b = b.dtype == a.dtype ? b : b.to(a.dtype)
+    // `b` is used as it is when it has a's dtype (converted, it is passed back in), with no copy
+    // of the reference, as in `numericBinary` (ember-bench scalar under callgrind, gradient
+    // accumulation: 21.33k -> 21.20k instructions per iteration)
+    guard b.dtype == a.dtype else { return combineInPlace(a, b.to(a.dtype), Op.self) }
     switch a.dtype {
     case .float32: apply(into: a, a, b) { (x: Float, y: Float) in Op.apply(x, y) }
     case .float64: apply(into: a, a, b) { (x: Double, y: Double) in Op.apply(x, y) }
