@@ -72,6 +72,17 @@ static inline int ember_teardown_enter(int limit) {
 }
 static inline void ember_teardown_leave(void) { ember_teardown_depth -= 1; }
 
+/// This thread's backward-engine scratch while no run holds it (an unretained Swift object the
+/// thread's pthread key owns; see EngineScratch in Engine.swift), else NULL.
+extern _Thread_local void *ember_engine_scratch;
+/// Takes the scratch from the thread (NULL when a run holds it or none was made yet).
+static inline void *ember_engine_scratch_take(void) {
+  void *p = ember_engine_scratch;
+  ember_engine_scratch = 0;
+  return p;
+}
+static inline void ember_engine_scratch_put(void *p) { ember_engine_scratch = p; }
+
 /// Marks a Swift `Mutex` as taken / about to be released, for ThreadSanitizer (which cannot see
 /// futex-based locks); no-ops in other builds.
 void ember_lock_acquired(void *addr);

@@ -27,6 +27,19 @@ struct Gradients: RandomAccessCollection, ExpressibleByArrayLiteral {
     self.init(elements)
   }
 
+  /// Two gradients without an array literal, for the rules of the most common ops: a literal's
+  /// elements are copied out of its array and the array destroyed (a generic
+  /// `swift_arrayDestroy` call and value-witness calls per element; ember-bench scalar under
+  /// callgrind, with the rules of `+` and `*` written with this: 23.38k -> 22.16k instructions per
+  /// iteration, with two smaller engine changes of the same commit).
+  @inline(__always)
+  init(_ a: consuming Tensor?, _ b: consuming Tensor?) {
+    first = a
+    second = b
+    spill = nil
+    count = 2
+  }
+
   @inline(__always)
   init(_ elements: [Tensor?]) {
     count = elements.count

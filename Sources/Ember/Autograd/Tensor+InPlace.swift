@@ -166,6 +166,15 @@ extension Tensor {
   /// Sets every element to `value` (`fill_`).
   @discardableResult
   public func fill(_ value: Double) throws -> Tensor {
+    // Fast path: a tensor without history that is neither a leaf requiring grad nor a view (a
+    // `.grad` being zeroed) takes `inPlace`'s path without recording and without its checks,
+    // which all pass (ember-bench scalar under callgrind, `x.grad!.zero()`: 21.43k -> 21.33k
+    // instructions per iteration).
+    if viewBase == nil && !leafRequiresGrad && recordedGradFn == nil {
+      fillRaw(value)
+      storage.bumpVersion()
+      return self
+    }
     let targetShape = shape
     let targetDType = dtype
     return try inPlace(

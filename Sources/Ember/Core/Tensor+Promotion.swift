@@ -105,8 +105,12 @@ struct ResultTypeState {
 
 extension Tensor {
   /// PyTorch's result type of an op on two tensors (`torch.result_type(a, b)`).
+  @inline(__always)
   static func resultType(_ a: Tensor, _ b: Tensor) -> DType {
-    if a.dtype == b.dtype { return a.dtype }
+    a.dtype == b.dtype ? a.dtype : mixedResultType(a, b)
+  }
+
+  private static func mixedResultType(_ a: Tensor, _ b: Tensor) -> DType {
     var state = ResultTypeState()
     state.update(a)
     state.update(b)

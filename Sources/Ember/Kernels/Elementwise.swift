@@ -11,15 +11,16 @@ enum Kernel {
   static func apply<A: TensorScalar, R: TensorScalar>(
     into out: Tensor, _ a: Tensor, _ f: (A) -> R
   ) {
-    let threaded = isSpecializable(f)
     let po = out.basePointer(R.self)
     let pa = a.basePointer(A.self)
     let n = out.count
     if n == 1 {
-      // one element (0-d tensors, the scalar autograd loop): no layout checks
+      // one element (0-d tensors, the scalar autograd loop): no layout checks, nor the closure
+      // test below (a runtime call)
       po[0] = f(pa[0])
       return
     }
+    let threaded = isSpecializable(f)
     if out.isContiguous && a.isContiguous && a.shape == out.shape {
       Parallel.forRange(n, threaded: threaded, context: (po, pa)) { c, r in
         let (po, pa) = c
@@ -60,7 +61,6 @@ enum Kernel {
   static func apply<A: TensorScalar, S, R: TensorScalar>(
     into out: Tensor, _ a: Tensor, scalar s: S, _ f: (A, S) -> R
   ) {
-    let threaded = isSpecializableBinary(f)
     let po = out.basePointer(R.self)
     let pa = a.basePointer(A.self)
     let n = out.count
@@ -68,6 +68,7 @@ enum Kernel {
       po[0] = f(pa[0], s)
       return
     }
+    let threaded = isSpecializableBinary(f)
     if out.isContiguous && a.isContiguous && a.shape == out.shape {
       Parallel.forRange(n, threaded: threaded, context: (po, pa, s)) { c, r in
         let (po, pa, s) = c
@@ -96,7 +97,6 @@ enum Kernel {
   static func apply<A: TensorScalar, B: TensorScalar, R: TensorScalar>(
     into out: Tensor, _ a: Tensor, _ b: Tensor, _ f: (A, B) -> R
   ) {
-    let threaded = isSpecializableBinary(f)
     let po = out.basePointer(R.self)
     let pa = a.basePointer(A.self)
     let pb = b.basePointer(B.self)
@@ -105,6 +105,7 @@ enum Kernel {
       po[0] = f(pa[0], pb[0])
       return
     }
+    let threaded = isSpecializableBinary(f)
     if out.isContiguous && a.isContiguous && b.isContiguous {
       if a.shape == out.shape && b.shape == out.shape {
         Parallel.forRange(n, threaded: threaded, context: (po, pa, pb)) { c, r in
