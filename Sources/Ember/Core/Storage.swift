@@ -139,59 +139,65 @@ enum BufferCache {
   /// Sizes are rounded up to this granularity so nearby sizes share buffers.
   static let granularity = 64 << 10
 
-  private struct State: ~Copyable {
+  /// The free buffers and their accounting; the cache holds one (tests make their own).
+  struct Pool: ~Copyable {
     /// Free buffers by rounded size, as addresses (raw pointers are not Sendable).
-    var free: [Int: [UInt]] = [:]
-    var cachedBytes = 0
-    /// Buffers handed out for a smaller request (see ``allocate(_:)``): their size, by address.
-    var lent: [UInt: Int] = [:]
-  }
+    private var free: [Int: [UInt]] = [:]
+    private(set) var cachedBytes = 0
+    /// Buffers handed out for a smaller request (see ``take(_:)``): their size, by address.
+    private var lent: [UInt: Int] = [:]
 
-  private static let state = Mutex(State())
+    init() {}
 
-  private static func rounded(_ bytes: Int) -> Int {
-    (bytes + granularity - 1) / granularity * granularity
-  }
-
-  /// A buffer of at least `bytes` bytes: a cached one of the same rounded size, else the
-  /// smallest cached one up to twice as large, else a new one. The second rule keeps a run of
-  /// shrinking results from holding every freed buffer while it makes new ones: the MNIST
-  /// MLP's test pass (10,000 rows: 20.5 MB results of the first layer, then 10.2 MB ones) held
-  /// 61 MB of results and cached buffers at its peak, and holds 41 MB with it (`ember-bench
-  /// mnist` peak RSS below).
-  static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
-    let size = rounded(bytes)
-    let cached = state.withLock { s -> UInt? in
-      if let p = s.free[size]?.popLast() {
-        s.cachedBytes -= size
+    /// A free buffer for a request of `size` (rounded) bytes: one of that size, else the
+    /// smallest one up to twice as large, else nil. The second rule keeps a run of shrinking
+    /// results from holding every freed buffer while it makes new ones: the MNIST MLP's test
+    /// pass (10,000 rows: 20.5 MB results of the first layer, then 10.2 MB ones) held 61 MB of
+    /// results and cached buffers at its peak, and holds 41 MB with it (`ember-bench mnist`
+    /// peak RSS 307.5 -> 291.5 MB).
+    mutating func take(_ size: Int) -> UInt? {
+      if let p = free[size]?.popLast() {
+        cachedBytes -= size
         return p
       }
       var fit: Int? = nil
-      for (k, v) in s.free where k > size && k <= 2 * size && !v.isEmpty {
+      for (k, v) in free where k > size && k <= 2 * size && !v.isEmpty {
         if fit.map({ k < $0 }) ?? true { fit = k }
       }
-      guard let fit, let p = s.free[fit]?.popLast() else { return nil }
-      s.cachedBytes -= fit
-      s.lent[p] = fit
+      guard let fit, let p = free[fit]?.popLast() else { return nil }
+      cachedBytes -= fit
+      lent[p] = fit
       return p
     }
+
+    /// Keeps the buffer at `p`, requested for `size` (rounded) bytes, unless that would hold more
+    /// than `limit` bytes (false: the caller frees it). A lent buffer goes back under its own size.
+    mutating func put(_ p: UInt, _ size: Int, limit: Int) -> Bool {
+      let own = lent.isEmpty ? nil : lent.removeValue(forKey: p)
+      let size = own ?? size
+      guard cachedBytes + size <= limit else { return false }
+      free[size, default: []].append(p)
+      cachedBytes += size
+      return true
+    }
+  }
+
+  private static let state = Mutex(Pool())
+
+  static func rounded(_ bytes: Int) -> Int {
+    (bytes + granularity - 1) / granularity * granularity
+  }
+
+  /// A buffer of at least `bytes` bytes, cached (``Pool/take(_:)``) or new.
+  static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+    let size = rounded(bytes)
+    let cached = state.withLock { $0.take(size) }
     if let cached, let p = UnsafeMutableRawPointer(bitPattern: cached) { return p }
     return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
   }
 
   static func release(_ p: UnsafeMutableRawPointer, _ bytes: Int) {
-    let kept = state.withLock { s -> Bool in
-      // a lent buffer goes back under its own size
-      let lentSize = s.lent.isEmpty ? nil : s.lent.removeValue(forKey: UInt(bitPattern: p))
-      let size = lentSize ?? rounded(bytes)
-      guard s.cachedBytes + size <= maximumBytes else { return false }
-      s.free[size, default: []].append(UInt(bitPattern: p))
-      s.cachedBytes += size
-      return true
-    }
+    let kept = state.withLock { $0.put(UInt(bitPattern: p), rounded(bytes), limit: maximumBytes) }
     if !kept { p.deallocate() }
   }
-
-  /// Bytes held in the cache now.
-  static var cachedByteCount: Int { state.withLock { $0.cachedBytes } }
 }
