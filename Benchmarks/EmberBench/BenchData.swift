@@ -3,7 +3,12 @@
 import Ember
 import EmberData
 import EmberNN
-import Foundation
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// float64 draws rounded to float32 (numpy's `.astype(np.float32)`), as a tensor of `shape`.
 func float32Tensor(_ values: [Double], _ shape: [Int]) -> Tensor {

@@ -1,6 +1,11 @@
 // Timing, statistics, load and memory figures, and the JSON output, as common.py has them.
 import Ember
-import Foundation
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 #if canImport(Glibc)
   import Glibc
@@ -139,19 +144,14 @@ func currentRSSMegabytes() -> Double? {
 
 // MARK: - output
 
-func jsonLine(_ object: [String: Any]) -> String {
-  let data = try! JSONSerialization.data(
-    withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-  return String(decoding: data, as: UTF8.self)
-}
-
 func printLine(_ s: String) {
   print(s)
   fflush(nil)
 }
 
 func warn(_ s: String) {
-  FileHandle.standardError.write(Data((s + "\n").utf8))
+  let bytes = Array((s + "\n").utf8)
+  _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
 /// Ember's JSON line for `workload` (common.emit's fields; keys sorted).
@@ -159,7 +159,7 @@ func emberLine(_ workload: String, _ result: [String: Any]) -> [String: Any] {
   var out: [String: Any] = [
     "lib": "ember", "workload": workload, "threads": Parallel.threadCount,
     "matmul_backend": matmulBackend.description, "loadavg1": loadAverage(),
-    "time": ISO8601DateFormatter().string(from: Date()),
+    "time": isoTimeNow(),
     "env": environment.filter {
       ["EMBER_NUM_THREADS", "EMBER_BLAS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE"].contains(
         $0.key)
@@ -171,4 +171,4 @@ func emberLine(_ workload: String, _ result: [String: Any]) -> [String: Any] {
 }
 
 /// A JSON value for an optional number (null when absent, as Python's None).
-func orNull(_ v: Double?) -> Any { v.map { $0 as Any } ?? NSNull() }
+func orNull(_ v: Double?) -> Any { v.map { $0 as Any } ?? JSONNull() }

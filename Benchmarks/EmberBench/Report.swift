@@ -1,7 +1,11 @@
 // Ember against PyTorch: the ratio line per workload and the summary table, with the targets of
 // the performance issue (issue 8). Every ratio is Ember's cost / PyTorch's cost, so below 1 means
 // Ember is faster; matmul's target is a fraction of the sgemm ceiling instead.
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// The issue's target for each workload: the highest allowed ember/torch cost ratio.
 let costTargets: [String: Double] = [
@@ -90,7 +94,7 @@ struct SummaryRow {
 
 func format(_ v: Double?, unit: String = "") -> String {
   guard let v else { return "-" }
-  let s = v >= 100 ? String(format: "%.1f", v) : String(format: "%.3g", v)
+  let s = v >= 100 ? formatted("%.1f", v) : formatted("%.3g", v)
   return unit.isEmpty ? s : "\(s) \(unit)"
 }
 
@@ -110,7 +114,7 @@ func summaryRows(_ results: [(String, [String: Any]?, [String: Any]?, [String: A
         workload == "matmul"
         ? ["native", "blas"].compactMap { double(d?["\($0)_foreign_cpu"]) }.max()
           ?? double(d?["foreign_cpu"]) : double(d?["foreign_cpu"])
-      return f.map { String(format: "%.2f", $0) } ?? "-"
+      return f.map { formatted("%.2f", $0) } ?? "-"
     }.joined(separator: " / ")
     let first = rows.count
     defer { for i in first..<rows.count { rows[i].foreign = foreign } }
@@ -139,15 +143,15 @@ func summaryRows(_ results: [(String, [String: Any]?, [String: Any]?, [String: A
     if workload == "mnist" {
       let acc = { (d: [String: Any]?) -> String in
         let a = (d?["test_acc"] as? [Any])?.compactMap(double).last
-        return a.map { String(format: ", acc %.4f", $0) } ?? ""
+        return a.map { formatted(", acc %.4f", $0) } ?? ""
       }
       emberText += acc(ember)
       torchText += acc(torch)
       name = "mnist, 2 epochs (s)"
     }
     if ["mlp", "cnn", "lstm"].contains(workload) {
-      if let l = double(ember?["final_loss"]) { emberText += String(format: ", loss %.4f", l) }
-      if let l = double(torch?["final_loss"]) { torchText += String(format: ", loss %.4f", l) }
+      if let l = double(ember?["final_loss"]) { emberText += formatted(", loss %.4f", l) }
+      if let l = double(torch?["final_loss"]) { torchText += formatted(", loss %.4f", l) }
     }
     rows.append(
       SummaryRow(
@@ -161,7 +165,7 @@ func summaryRows(_ results: [(String, [String: Any]?, [String: Any]?, [String: A
         SummaryRow(
           workload: "mnist peak RSS (MB)", torch: format(double(torch?["peak_rss_mb"])),
           ember: format(e)
-            + (flat.map { String(format: ", epoch 2 - epoch 1: %+.1f MB", $0) } ?? ""),
+            + (flat.map { formatted(", epoch 2 - epoch 1: %+.1f MB", $0) } ?? ""),
           ratio: format(double(ratio?["peak_rss_ratio"])), target: "<= \(peakRSSTarget)",
           met: metText(ratio?["peak_rss_met"])))
     }

@@ -1,7 +1,11 @@
 // Child processes (PyTorch's script, numpy snippets, this executable per workload or backend),
 // started with posix_spawn and reaped with wait4 so their peak resident memory is known:
 // Foundation's Process does not report it.
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 #if canImport(Glibc)
   import Glibc
@@ -61,7 +65,7 @@ func spawn(_ argv: [String], env: [String: String?] = [:]) -> ChildResult? {
   var lines: [[String: Any]] = []
   var text: [String] = []
   for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
-    if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
+    if let object = parseJSONObject(line) {
       lines.append(object)
     } else {
       text.append(String(line))

@@ -14,7 +14,12 @@
 // the summary table in Markdown. `EMBER_BENCH_ROUNDS=N` runs each workload N times on each side,
 // alternating, and compares each side's best round (see `rounds` below).
 import Ember
-import Foundation
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 #if canImport(Glibc)
   import Glibc
@@ -142,9 +147,7 @@ case "summarize":
       warn("cannot read \(path)")
       exit(1)
     }
-    lines += text.split(separator: "\n").compactMap {
-      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-    }
+    lines += text.split(separator: "\n").compactMap { parseJSONObject($0) }
   }
   print(summarize(lines: lines), terminator: "")
 case nil, "all":
@@ -156,7 +159,7 @@ case nil, "all":
     "\n# Summary: ratio = Ember's cost / PyTorch's cost, same run (below 1: Ember faster); "
       + "matmul: Ember's GFLOP/s / numpy's OpenBLAS sgemm ceiling")
   print(
-    "# \(ISO8601DateFormatter().string(from: Date())), load average \(loadAverage()), "
+    "# \(isoTimeNow()), load average \(loadAverage()), "
       + (torchAvailable && !noTorch ? "PyTorch in the same run" : "PyTorch not run"))
   print(markdownTable(summaryRows(results)), terminator: "")
 default:

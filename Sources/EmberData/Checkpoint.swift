@@ -1,5 +1,10 @@
 import EmberOptim
-import Foundation
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// A training checkpoint in one safetensors file: the model's state dict, the optimizer's and
 /// the scheduler's state, the epoch and step reached, and the generator's state, so a resumed run
@@ -193,7 +198,7 @@ extension Checkpoint {
         try scheduler.loadStateDict(saved)
       } catch {
         if let optimizer, let optimizerBefore, let groupsBefore {
-          try? optimizer.loadStateDict(optimizerBefore)
+          _ = try? optimizer.loadStateDict(optimizerBefore)
           optimizer.paramGroups = groupsBefore
         }
         throw fail("the scheduler state does not fit the scheduler: \(error)")

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// A file that could not be read as an IDX array (or as the MNIST set made of them): the file,
 /// and what is wrong with it.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// The MNIST digits read from the four IDX files (gzipped or not), as PyTorch users feed them:
 /// images as float32 `[1, 28, 28]`, normalized with `(x / 255 - 0.1307) / 0.3081`, and labels as
@@ -45,6 +49,12 @@ public struct MNIST: Dataset {
   /// - Parameter normalize: false gives `x / 255` (torchvision's `ToTensor()` alone).
   /// - Throws: ``IDXError`` naming the file and what is wrong with it.
   public init(root: URL, train: Bool = true, normalize: Bool = true) throws(IDXError) {
+    self = try MNIST(reading: root, train: train, normalize: normalize)
+    // the files' bytes and the inflated data are freed by now
+    FileIO.releaseFreedHeap()
+  }
+
+  private init(reading root: URL, train: Bool, normalize: Bool) throws(IDXError) {
     let names = MNIST.fileNames(train: train)
     let imageFile = try MNIST.locate(names.images, in: root)
     let labelFile = try MNIST.locate(names.labels, in: root)

@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,7 +15,7 @@ final class Prefetcher<Item>: @unchecked Sendable {
   /// Prefetch threads currently running in the process (for tests and diagnostics).
   static var runningThreads: Int { PrefetchThreads.running.load(ordering: .acquiring) }
 
-  private let condition = NSCondition()
+  private let condition = Condition()
   private let capacity: Int
   private let total: Int
   private let make: (Int) -> Item

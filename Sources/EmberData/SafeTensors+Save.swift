@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 extension SafeTensors {
   /// Saves `tensors` to `url` as safetensors, atomically: the bytes go to a temporary file in the

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// Weight initialization (PyTorch's `torch.nn.init`). Every function fills its tensor in place
 /// without recording history and draws from the generator exactly as PyTorch's does, so the
@@ -32,7 +36,7 @@ public enum Init {
     case .relu: return 2.0.squareRoot()
     case .leakyRelu:
       let slope = param ?? 0.01
-      return (2.0 / (1 + Foundation.pow(slope, 2))).squareRoot()
+      return (2.0 / (1 + pow(slope, 2))).squareRoot()
     case .selu: return 3.0 / 4
     }
   }
@@ -152,7 +156,7 @@ public enum Init {
     _ t: Tensor, _: T.Type, mean: Double, std: Double, a: Double, b: Double,
     _ generator: Generator?
   ) {
-    func cdf(_ x: Double) -> Double { (1 + Foundation.erf(x / 2.0.squareRoot())) / 2 }
+    func cdf(_ x: Double) -> Double { (1 + erf(x / 2.0.squareRoot())) / 2 }
     // fresh full-size draws, as PyTorch's normal_ / uniform_ on a tensor like `t`
     func draw(_ body: (Tensor) throws -> Tensor) -> [T] {
       let buffer = Tensor.empty(t.shape, dtype: t.dtype)

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// Adam (`torch.optim.Adam`), with PyTorch 2.15's defaults and update (t is the parameter's step):
 ///
@@ -128,10 +132,10 @@ struct AdamUpdate: ElementwiseUpdate {
     let maxExpAvgSq: UnsafeMutablePointer<T>? = amsgrad ? pointers[4] : nil
     // The scalars PyTorch computes in Python floats, then passes to the kernels.
     let t = Double(step)
-    let biasCorrection1 = 1 - Foundation.pow(beta1, t)
-    let biasCorrection2 = 1 - Foundation.pow(beta2, t)
+    let biasCorrection1 = 1 - pow(beta1, t)
+    let biasCorrection2 = 1 - pow(beta2, t)
     let stepSize = lr / biasCorrection1
-    let biasCorrection2Sqrt = Foundation.pow(biasCorrection2, 0.5)
+    let biasCorrection2Sqrt = pow(biasCorrection2, 0.5)
     let decay = T(fromDouble: weightDecay)
     let shrink = T(fromDouble: 1 - lr * weightDecay)
     let w1 = T(fromDouble: 1 - beta1)

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 // The closed-form schedules: each rate is PyTorch's `_get_closed_form_lr` at the scheduler's own
 // count, with its float operations in PyTorch's order. PyTorch's `step()` computes the same rates
@@ -19,7 +23,7 @@ open class StepLR: LRScheduler {
   }
 
   open override func lr(at epoch: Int) -> [Double] {
-    baseLrs.map { $0 * Foundation.pow(gamma, Double(epoch / stepSize)) }
+    baseLrs.map { $0 * pow(gamma, Double(epoch / stepSize)) }
   }
 }
 
@@ -37,7 +41,7 @@ open class MultiStepLR: LRScheduler {
 
   open override func lr(at epoch: Int) -> [Double] {
     let passed = milestones.count(where: { $0 <= epoch })  // bisect_right
-    return baseLrs.map { $0 * Foundation.pow(gamma, Double(passed)) }
+    return baseLrs.map { $0 * pow(gamma, Double(passed)) }
   }
 }
 
@@ -51,7 +55,7 @@ open class ExponentialLR: LRScheduler {
   }
 
   open override func lr(at epoch: Int) -> [Double] {
-    baseLrs.map { $0 * Foundation.pow(gamma, Double(epoch)) }
+    baseLrs.map { $0 * pow(gamma, Double(epoch)) }
   }
 }
 
@@ -70,7 +74,7 @@ open class CosineAnnealingLR: LRScheduler {
   }
 
   open override func lr(at epoch: Int) -> [Double] {
-    let c = Foundation.cos(Double.pi * Double(epoch) / Double(tMax))
+    let c = cos(Double.pi * Double(epoch) / Double(tMax))
     return baseLrs.map { etaMin + ($0 - etaMin) * (1 + c) / 2 }
   }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// The 1cycle policy (`OneCycleLR`): the rate rises from `maxLr / divFactor` to `maxLr` over the
 /// first `pctStart` of `totalSteps`, then anneals to `initial_lr / finalDivFactor`; with
@@ -138,7 +142,7 @@ open class OneCycleLR: LRScheduler {
   private func anneal(_ start: Double, _ end: Double, _ pct: Double) -> Double {
     switch annealStrategy {
     case .cos:
-      let cosOut = Foundation.cos(Double.pi * pct) + 1
+      let cosOut = cos(Double.pi * pct) + 1
       return end + (start - end) / 2.0 * cosOut
     case .linear:
       return (end - start) * pct + start

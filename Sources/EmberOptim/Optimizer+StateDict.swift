@@ -1,4 +1,10 @@
-import Foundation
+// JSONEncoder and Data only: FoundationEssentials where the platform has it, which does not load
+// the whole of Foundation (ICU and all) into every process that links Ember.
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// An optimizer's state, in a form a safetensors file holds: tensors with string keys, and a small
 /// JSON description of the groups (`optimizer.state_dict()`).

@@ -1,5 +1,3 @@
-import Foundation
-
 /// How ``Tensor/div(_:roundingMode:)`` rounds the quotient (PyTorch's `rounding_mode=`).
 public enum RoundingMode: String, Sendable {
   /// Toward zero, as C's integer division (`'trunc'`).
