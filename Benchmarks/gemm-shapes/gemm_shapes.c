@@ -31,6 +31,11 @@ static const Shape shapes[] = {
     {"mlp Linear(784, 512) forward", 128, 512, 784, 784, 1, 1, 784},
     {"mlp Linear(784, 512) weight gradient", 784, 512, 128, 1, 784, 512, 1},
     {"lstm W_hh gradient", 1024, 256, 1568, 1, 1024, 256, 1},
+    {"lstm input projection x W_ih^T", 1600, 1024, 64, 64, 1, 1, 64},
+    {"lstm W_ih gradient", 1024, 64, 1600, 1, 1024, 64, 1},
+    {"lstm input gradient", 1600, 64, 1024, 1024, 1, 64, 1},
+    {"lstm head Linear(256, 64) forward", 1600, 64, 256, 256, 1, 1, 256},
+    {"lstm head weight gradient", 64, 256, 1600, 1, 64, 256, 1},
     {"matmul 1024^3", 1024, 1024, 1024, 1024, 1, 1024, 1},
 };
 
