@@ -90,6 +90,10 @@ struct SummaryRow {
   var met: String
   /// foreign_cpu of Ember's and PyTorch's measurement (above 0.1: disturbed by other processes).
   var foreign = "-"
+  /// The time of the workload's matrix products alone at the run's sgemm ceiling
+  /// (``gemmFloor(_:ceiling:)``) and, in parentheses, that floor / PyTorch's time: the lowest
+  /// ratio the products allow on this machine.
+  var floor = "-"
 }
 
 func format(_ v: Double?, unit: String = "") -> String {
@@ -108,6 +112,7 @@ func summaryRows(_ results: [(String, [String: Any]?, [String: Any]?, [String: A
   -> [SummaryRow]
 {
   var rows: [SummaryRow] = []
+  let ceiling = results.first { $0.0 == "matmul" }.flatMap { double($0.1?["sgemm_ceiling_gflops"]) }
   for (workload, ember, torch, ratio) in results {
     let foreign = [ember, torch].map { d -> String in
       let f =
@@ -153,10 +158,15 @@ func summaryRows(_ results: [(String, [String: Any]?, [String: Any]?, [String: A
       if let l = double(ember?["final_loss"]) { emberText += formatted(", loss %.4f", l) }
       if let l = double(torch?["final_loss"]) { torchText += formatted(", loss %.4f", l) }
     }
+    var floor = "-"
+    if let f = gemmFloor(ember, ceiling: ceiling) {
+      floor = format(f) + (double(torch?["value"]).map { " (\(format(f / $0)))" } ?? "")
+    }
     rows.append(
       SummaryRow(
         workload: name, torch: torchText, ember: emberText, ratio: format(double(ratio?["value"])),
-        target: costTargets[workload].map { "<= \($0)" } ?? "-", met: metText(ratio?["met"])))
+        target: costTargets[workload].map { "<= \($0)" } ?? "-", met: metText(ratio?["met"]),
+        floor: floor))
     if workload == "mnist" {
       let e = double(ember?["peak_rss_mb"])
       let growth = (ember?["rss_after_epoch_mb"] as? [Any])?.compactMap(double)
@@ -174,11 +184,12 @@ func summaryRows(_ results: [(String, [String: Any]?, [String: Any]?, [String: A
 }
 
 func markdownTable(_ rows: [SummaryRow]) -> String {
-  var s = "| workload | PyTorch | Ember | ratio | target | met? | foreign_cpu Ember / PyTorch |\n"
-  s += "|---|---|---|---|---|---|---|\n"
+  var s = "| workload | PyTorch | Ember | ratio | target | met? | GEMM floor (ratio) "
+  s += "| foreign_cpu Ember / PyTorch |\n"
+  s += "|---|---|---|---|---|---|---|---|\n"
   for r in rows {
-    s +=
-      "| \(r.workload) | \(r.torch) | \(r.ember) | \(r.ratio) | \(r.target) | \(r.met) | \(r.foreign) |\n"
+    s += "| \(r.workload) | \(r.torch) | \(r.ember) | \(r.ratio) | \(r.target) | \(r.met) "
+    s += "| \(r.floor) | \(r.foreign) |\n"
   }
   return s
 }

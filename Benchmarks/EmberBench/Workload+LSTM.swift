@@ -38,6 +38,6 @@ func lstmWorkload() -> [String: Any] {
   return [
     "value": median(ts), "unit": "ms/step", "stats": stats(ts), "final_loss": loss.item(),
     "shape": "Embedding(\(v),64) -> LSTM(64,\(h)) -> Linear(\(h),\(v)), batch \(b), seq \(t)",
-    "foreign_cpu": orNull(foreign),
+    "foreign_cpu": orNull(foreign), "gemm_gflop": lstmStepGFLOP(),
   ]
 }

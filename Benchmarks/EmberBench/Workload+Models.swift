@@ -35,10 +35,14 @@ func timeSteps(
 
 func mlpWorkload() -> [String: Any] {
   let (x, y) = mlpBatchData()
-  return timeSteps(makeMLP(), x, y, lr: mlpLR, warmup: mlpWarmup, steps: mlpSteps)
+  var line = timeSteps(makeMLP(), x, y, lr: mlpLR, warmup: mlpWarmup, steps: mlpSteps)
+  line["gemm_gflop"] = mlpStepGFLOP(batch: mlpBatch)
+  return line
 }
 
 func cnnWorkload() -> [String: Any] {
   let (x, y) = cnnBatchData()
-  return timeSteps(makeCNN(), x, y, lr: cnnLR, warmup: cnnWarmup, steps: cnnSteps)
+  var line = timeSteps(makeCNN(), x, y, lr: cnnLR, warmup: cnnWarmup, steps: cnnSteps)
+  line["gemm_gflop"] = cnnStepGFLOP()
+  return line
 }

@@ -157,7 +157,8 @@ case nil, "all":
   let results = torchWorkloads.map { run($0, inChild: true) }
   print(
     "\n# Summary: ratio = Ember's cost / PyTorch's cost, same run (below 1: Ember faster); "
-      + "matmul: Ember's GFLOP/s / numpy's OpenBLAS sgemm ceiling")
+      + "matmul: Ember's GFLOP/s / numpy's OpenBLAS sgemm ceiling; GEMM floor: the workload's "
+      + "matrix-product FLOPs at that ceiling, and that time / PyTorch's")
   print(
     "# \(isoTimeNow()), load average \(loadAverage()), "
       + (torchAvailable && !noTorch ? "PyTorch in the same run" : "PyTorch not run"))
