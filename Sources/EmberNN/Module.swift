@@ -38,6 +38,9 @@ open class Module: CustomStringConvertible {
   }
 
   /// Runs forward pre-hooks, ``forward(_:)`` and forward hooks (`module(input)`).
+  /// No forward hooks or pre-hooks: calling the module runs `forward` alone.
+  var runsForwardAlone: Bool { forwardPreHooks.isEmpty && forwardHooks.isEmpty }
+
   public func callAsFunction(_ input: Tensor) -> Tensor {
     var x = input
     for (_, hook) in forwardPreHooks {

@@ -111,6 +111,10 @@ extension Tensor {
   public func reluInPlace() throws -> Tensor {
     try inPlace(
       direct: {
+        // contiguous float32: relu()'s C kernel, which reads and writes one element at a time
+        if dtype == .float32 && Kernel.simdApply(into: self, self, costPerItem: 1, ember_relu_f32) {
+          return
+        }
         applyNumericInPlace("relu", { $0 <= 0 ? 0 : $0 }, { $0 <= 0 ? 0 : $0 }, { $0 > 0 ? $0 : 0 })
       },
       differentiable: { $0.relu() })

@@ -5,12 +5,13 @@
 func pythonFloat(_ x: Double) -> String { "\(x)" }
 
 /// `nn.ReLU`: max(x, 0). With `inplace`, the input is overwritten (as PyTorch's `inplace=True`).
-public final class ReLU: Module {
+public final class ReLU: Module, InPlaceActivation {
   public let inplace: Bool
   public init(inplace: Bool = false) { self.inplace = inplace }
   public override func forward(_ input: Tensor) -> Tensor {
     inplace ? Module.inPlace("ReLU") { try input.reluInPlace() } : input.relu()
   }
+  func forwardInPlace(_ input: Tensor) { Module.inPlace("ReLU") { try input.reluInPlace() } }
   public override var extraDescription: String { inplace ? "inplace=True" : "" }
 }
 
