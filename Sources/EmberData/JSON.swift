@@ -1,7 +1,10 @@
 /// A small JSON reader and writer for safetensors headers: objects keep their key order (so
 /// duplicate keys can be reported), numbers keep their text, and nesting is bounded so a hostile
 /// header cannot exhaust the stack.
-enum JSON: Equatable {
+///
+/// Not part of the public API; the project's tools (`ember-bench`'s JSON lines) reach it as
+/// `@_spi(EmberTools) import EmberData`.
+@_spi(EmberTools) public enum JSON: Equatable {
   case object([(key: String, value: JSON)])
   case array([JSON])
   case string(String)
@@ -10,7 +13,7 @@ enum JSON: Equatable {
   case bool(Bool)
   case null
 
-  static func == (a: JSON, b: JSON) -> Bool {
+  public static func == (a: JSON, b: JSON) -> Bool {
     switch (a, b) {
     case (.object(let x), .object(let y)):
       return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
@@ -33,7 +36,7 @@ enum JSON: Equatable {
   static let maximumDepth = 64
 
   /// Parses one JSON value surrounded by optional whitespace; anything else after it is an error.
-  static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSON {
+  public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSON {
     var p = Parser(bytes: bytes)
     p.skipWhitespace()
     let value = try p.value(depth: 0)
@@ -231,7 +234,7 @@ enum JSON: Equatable {
   // MARK: writing (serde_json's compact form)
 
   /// The compact serialization, with serde_json's string escapes.
-  var serialized: String {
+  public var serialized: String {
     var s = ""
     write(into: &s)
     return s
