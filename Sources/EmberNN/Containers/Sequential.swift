@@ -50,7 +50,7 @@ public final class Sequential: Module {
     for (_, m) in registeredModules {
       guard let m else { continue }
       if let activation = m as? InPlaceActivation, x !== input, m.runsForwardAlone,
-        !(GradMode.isEnabled && x.requiresGrad), Tensor.isSolelyOwned(&x)
+        !x.requiresGrad, Tensor.isSolelyOwned(&x)
       {
         // An intermediate result only this loop holds, with no graph to record: the activation
         // overwrites it (the same kernel, the same values) instead of making a second buffer,
