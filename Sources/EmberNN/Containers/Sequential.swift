@@ -50,14 +50,15 @@ public final class Sequential: Module {
     for (_, m) in registeredModules {
       guard let m else { continue }
       if let activation = m as? InPlaceActivation, x !== input, m.runsForwardAlone,
-        !x.requiresGrad, Tensor.isSolelyOwned(&x)
+        !x.requiresGrad, x.isContiguous, Tensor.isSolelyOwned(&x)
       {
-        // An intermediate result only this loop holds, with no graph to record: the activation
-        // overwrites it (the same kernel, the same values) instead of making a second buffer,
-        // as `ReLU(inplace: true)` would. The MNIST MLP's test pass (10,000 rows, no grad)
-        // held its first layer's 19.5 MB output and the ReLU's 19.5 MB result at once; with
-        // this it holds that output and the next layer's 9.8 MB one (`ember-bench mnist` peak
-        // RSS 279.6 -> 270.1 MB, native GEMM; accuracy unchanged).
+        // An intermediate result only this loop holds, with no graph to record (contiguous, so
+        // no two elements share memory): the activation overwrites it (the same kernel, the
+        // same values) instead of making a second buffer, as `ReLU(inplace: true)` would. The
+        // MNIST MLP's test pass (10,000 rows, no grad) held its first layer's 19.5 MB output
+        // and the ReLU's 19.5 MB result at once; with this it holds that output and the next
+        // layer's 9.8 MB one (`ember-bench mnist` peak RSS 279.6 -> 270.1 MB, native GEMM;
+        // accuracy unchanged).
         activation.forwardInPlace(x)
         continue
       }
