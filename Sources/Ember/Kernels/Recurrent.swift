@@ -33,8 +33,8 @@ extension Kernel {
 
   /// The recurrence: for each step, gates[t] += h_prev W_hh^T (one GEMM), then the cell turns
   /// gates[t] into activations and writes c_t to `cells[t]` and h_t to `output[t]`. `gates`
-  /// holds the input projections (x W_ih^T + b_ih + b_hh) on entry. `weightHHT` is W_hh^T
-  /// [hidden, 4 * hidden]; `h0` and `c0` are [batch, hidden].
+  /// holds the input projections (x W_ih^T + b_ih + b_hh) on entry. `weightHH` is W_hh
+  /// [4 * hidden, hidden], row-major; `h0` and `c0` are [batch, hidden].
   ///
   /// Split steps (``splitsSteps``): a thread owns blocks of 32 hidden units, adds h_prev W_hh^T
   /// to their four gate panels and runs the cell on them; the next step waits for every h_t.
@@ -44,30 +44,37 @@ extension Kernel {
   /// the 8: 22.0) against 21.7-24.5 (22.5); `perf record`: the idle worker's spin 12.5% -> 6.2%
   /// of samples, the cell no longer on one thread.
   static func lstmForward<T: FloatScalar>(
-    _ s: LSTMShape, gates: UnsafeMutablePointer<T>, weightHHT: UnsafePointer<T>,
+    _ s: LSTMShape, gates: UnsafeMutablePointer<T>, weightHH: UnsafePointer<T>,
     h0: UnsafePointer<T>, c0: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
     cells: UnsafeMutablePointer<T>, splitSteps: Bool = true
   ) {
     let (b, h) = (s.batch, s.hidden)
     let split = splitSteps && splitsSteps(T.self, hidden: h)
     let block = lstmUnitBlock
-    // Split steps read W_hh^T in panels of 32 columns, one per gate and unit block, each [h, 32]
-    // contiguous (copied once for all the steps). In place, a panel's rows lie 4 * hidden
-    // floats apart: 4 KB at hidden 256, so all of them fall in the same L1 sets and each step
-    // read them from L2. Measured (`ember-bench lstm`, 5 runs alternating with the in-place
-    // binary): median ms/step 21.38-21.70 -> 20.51-20.88. The same panels for the backward's
-    // W_hh (rows 1 KB apart, K = 1024: a panel is 128 KB, past L1 either way) gave no gain.
-    let panels = split ? UnsafeMutablePointer<T>.allocate(capacity: 4 * h * h) : nil
-    defer { panels?.deallocate() }
-    if let panels {
-      for panel in 0..<(4 * h / block) {
-        let (unitBlock, gate) = panel.quotientAndRemainder(dividingBy: 4)
-        let column = gate * h + unitBlock * block
-        for k in 0..<h {
-          (panels + (panel * h + k) * block).update(
-            from: weightHHT + k * 4 * h + column, count: block)
-        }
+    // W_hh^T in the layout the steps read, made once for all of them in one transposing copy.
+    // The plain loop reads it row-major, [hidden, 4 * hidden] (where recurrentGemm falls back
+    // to the GEMM, packing B from rows ran 1.2-1.4x faster than from W_hh's columns: M 32,
+    // N 1024, K 256, best of 5 x 200 calls, 475 vs 705 us and 419 vs 485 us on the loaded
+    // 2-core machine). Split steps read it in panels of 32 columns, one per gate and unit
+    // block, each [hidden, 32] contiguous: row-major, a panel's rows lie 4 * hidden floats
+    // apart, 4 KB at hidden 256, all in the same L1 sets, so each step read them from L2.
+    // Measured (`ember-bench lstm`, 5 runs alternating with the row-major binary): median
+    // ms/step 21.38-21.70 -> 20.51-20.88. The same panels for the backward's W_hh (rows 1 KB
+    // apart, K = 1024: a panel is 128 KB, past L1 either way) gave no gain.
+    let whhT = UnsafeMutablePointer<T>.allocate(capacity: 4 * h * h)
+    defer { whhT.deallocate() }
+    for row in 0..<(4 * h) {
+      // W_hh's row `row` is column `row` of W_hh^T: gate row / h, unit row % h
+      let source = weightHH + row * h
+      let (destination, stride): (UnsafeMutablePointer<T>, Int)
+      if split {
+        let (gate, unit) = row.quotientAndRemainder(dividingBy: h)
+        let panel = (unit / block) * 4 + gate
+        (destination, stride) = (whhT + panel * h * block + unit % block, block)
+      } else {
+        (destination, stride) = (whhT + row, 4 * h)
       }
+      for k in 0..<h { destination[k * stride] = source[k] }
     }
     for step in 0..<s.steps {
       let t = s.time(step)
@@ -78,7 +85,7 @@ extension Kernel {
       guard split else {
         // gates[t] (B x 4H) += h_prev (B x H) @ W_hh^T (H x 4H)
         recurrentGemm(
-          m: b, n: 4 * h, k: h, hPrev, h, weightHHT, 4 * h, g, 4 * h, accumulate: true)
+          m: b, n: 4 * h, k: h, hPrev, h, whhT, 4 * h, g, 4 * h, accumulate: true)
         lstmCell(g, cPrev, c, out, batch: b, hidden: h, units: 0..<h)
         continue
       }
@@ -88,7 +95,7 @@ extension Kernel {
             let column = gate * h + unitBlock * block
             _ = ember_sgemm_unpacked(
               Int64(b), Int64(block), Int64(h), rebound(hPrev), Int64(h), 1,
-              rebound(UnsafePointer(panels! + (unitBlock * 4 + gate) * h * block)), Int64(block),
+              rebound(UnsafePointer(whhT + (unitBlock * 4 + gate) * h * block)), Int64(block),
               rebound(g + column), Int64(4 * h), 1)
           }
         }

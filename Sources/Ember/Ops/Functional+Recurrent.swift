@@ -67,12 +67,8 @@ extension Functional {
     let gates = Tensor(uninitializedShape: [steps, batch, 4 * hidden], dtype: dtype)
     let cells = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
     let output = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
-    // W_hh^T copied once, row-major, for the steps' products (Kernel.recurrentGemm reads it in
-    // place; where that falls back to the GEMM, packing B from rows ran 1.2-1.4x faster than
-    // from W_hh's columns: M 32, N 1024, K 256, best of 5 x 200 calls, 475 vs 705 us and 419 vs
-    // 485 us on the loaded 2-core machine). The values and their order in the sums are the same.
-    let whhT = Tensor(uninitializedShape: [hidden, 4 * hidden], dtype: dtype)
-    Kernel.copy(withNoGrad { weightHH.t() }, into: whhT)
+    // the steps read W_hh transposed, in a layout lstmForward makes once from the rows
+    let whh = weightHH.contiguousCopyIfNeeded()
     var projectionBeta = 0
     if let bi = biasIH, let bh = biasHH {
       // b_ih + b_hh added once, as the composed path's addmm does
@@ -88,7 +84,7 @@ extension Functional {
         threaded: true)
       Kernel.lstmForward(
         shape, gates: gates.basePointer(T.self),
-        weightHHT: UnsafePointer(whhT.basePointer(T.self)),
+        weightHH: UnsafePointer(whh.basePointer(T.self)),
         h0: UnsafePointer(h0d.basePointer(T.self)),
         c0: UnsafePointer(c0d.basePointer(T.self)), output: output.basePointer(T.self),
         cells: cells.basePointer(T.self))

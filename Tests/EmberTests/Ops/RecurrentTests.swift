@@ -156,7 +156,6 @@ private func leaves(
       leaf64([n], seed: seed).detach().toArray().map { Float($0 * 0.5) }
     }
     let gates0 = values(steps * batch * 4 * hidden, seed: 1)
-    let whhT = values(hidden * 4 * hidden, seed: 2)
     let whh = values(4 * hidden * hidden, seed: 3)
     let (h0, c0) = (values(batch * hidden, seed: 4), values(batch * hidden, seed: 5))
     let dout = values(steps * batch * hidden, seed: 6)
@@ -171,7 +170,7 @@ private func leaves(
         output.withUnsafeMutableBufferPointer { o in
           cells.withUnsafeMutableBufferPointer { c in
             Kernel.lstmForward(
-              s, gates: g.baseAddress!, weightHHT: whhT, h0: h0, c0: c0, output: o.baseAddress!,
+              s, gates: g.baseAddress!, weightHH: whh, h0: h0, c0: c0, output: o.baseAddress!,
               cells: c.baseAddress!, splitSteps: split)
             Kernel.lstmBackward(
               s, gates: UnsafePointer(g.baseAddress!), cells: UnsafePointer(c.baseAddress!),
