@@ -37,10 +37,10 @@ open class Module: CustomStringConvertible {
       "\(typeName).forward(_:) is not implemented: override forward(_ input: Tensor) -> Tensor")
   }
 
-  /// Runs forward pre-hooks, ``forward(_:)`` and forward hooks (`module(input)`).
   /// No forward hooks or pre-hooks: calling the module runs `forward` alone.
   var runsForwardAlone: Bool { forwardPreHooks.isEmpty && forwardHooks.isEmpty }
 
+  /// Runs forward pre-hooks, ``forward(_:)`` and forward hooks (`module(input)`).
   public func callAsFunction(_ input: Tensor) -> Tensor {
     var x = input
     for (_, hook) in forwardPreHooks {

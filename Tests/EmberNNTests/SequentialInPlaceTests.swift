@@ -43,6 +43,12 @@ private func dataAddress(_ t: Tensor) -> Int {
     let y = withNoGrad { model(x) }
     #expect(dataAddress(y) == copy.address)
     #expect(y.scalars(as: Float.self) == x.relu().scalars(as: Float.self))
+    // LeakyReLU, the other activation with an in-place form, the same way
+    let leakyCopy = FreshCopy()
+    let leaky = withNoGrad { Sequential(leakyCopy, LeakyReLU(negativeSlope: 0.2))(x) }
+    #expect(dataAddress(leaky) == leakyCopy.address)
+    #expect(
+      leaky.scalars(as: Float.self) == x.leakyRelu(negativeSlope: 0.2).scalars(as: Float.self))
     // the caller's input is never overwritten
     let z = withNoGrad { Sequential(ReLU())(x) }
     #expect(dataAddress(z) != dataAddress(x))

@@ -54,12 +54,12 @@ public final class Sequential: Module {
       {
         // An intermediate result only this loop holds, with no graph to record (contiguous, so
         // no two elements share memory): the activation overwrites it (the same kernel, the
-        // same values) instead of making a second buffer, as `ReLU(inplace: true)` would. The
-        // MNIST MLP's test pass (10,000 rows, no grad) held its first layer's 19.5 MB output
-        // and the ReLU's 19.5 MB result at once; with this it holds that output and the next
-        // layer's 9.8 MB one (`ember-bench mnist` peak RSS 279.6 -> 270.1 MB, native GEMM;
+        // same values) instead of making a second buffer, as its `inplace: true` form would.
+        // The MNIST MLP's test pass (10,000 rows, no grad) held its first layer's 19.5 MB
+        // output and the ReLU's 19.5 MB result at once; with this it holds that output and the
+        // next layer's 9.8 MB one (`ember-bench mnist` peak RSS 279.6 -> 270.1 MB, native GEMM;
         // accuracy unchanged).
-        activation.forwardInPlace(x)
+        _ = activation.forwardInPlace(x)
         continue
       }
       x = m(x)
@@ -68,11 +68,12 @@ public final class Sequential: Module {
   }
 }
 
-/// A layer that can compute its elementwise result in place (`inplace=True` in PyTorch):
-/// ``Sequential`` uses it on intermediate results nothing else holds.
+/// A layer that can compute its elementwise result in place (`inplace=True` in PyTorch; its
+/// `forward` with `inplace` runs this): ``Sequential`` uses it on intermediate results nothing
+/// else holds.
 protocol InPlaceActivation {
-  /// Overwrites `input` with the layer's result.
-  func forwardInPlace(_ input: Tensor)
+  /// Overwrites `input` with the layer's result and returns it.
+  func forwardInPlace(_ input: Tensor) -> Tensor
 }
 
 /// Collects modules written one per line into an array (for ``Sequential`` and ``ModuleList``).

@@ -9,14 +9,16 @@ public final class ReLU: Module, InPlaceActivation {
   public let inplace: Bool
   public init(inplace: Bool = false) { self.inplace = inplace }
   public override func forward(_ input: Tensor) -> Tensor {
-    inplace ? Module.inPlace("ReLU") { try input.reluInPlace() } : input.relu()
+    inplace ? forwardInPlace(input) : input.relu()
   }
-  func forwardInPlace(_ input: Tensor) { Module.inPlace("ReLU") { try input.reluInPlace() } }
+  func forwardInPlace(_ input: Tensor) -> Tensor {
+    Module.inPlace("ReLU") { try input.reluInPlace() }
+  }
   public override var extraDescription: String { inplace ? "inplace=True" : "" }
 }
 
 /// `nn.LeakyReLU`: x for x >= 0, negativeSlope * x below.
-public final class LeakyReLU: Module {
+public final class LeakyReLU: Module, InPlaceActivation {
   public let negativeSlope: Double
   public let inplace: Bool
   public init(negativeSlope: Double = 0.01, inplace: Bool = false) {
@@ -24,9 +26,10 @@ public final class LeakyReLU: Module {
     self.inplace = inplace
   }
   public override func forward(_ input: Tensor) -> Tensor {
-    inplace
-      ? Module.inPlace("LeakyReLU") { try input.leakyReluInPlace(negativeSlope: negativeSlope) }
-      : input.leakyRelu(negativeSlope: negativeSlope)
+    inplace ? forwardInPlace(input) : input.leakyRelu(negativeSlope: negativeSlope)
+  }
+  func forwardInPlace(_ input: Tensor) -> Tensor {
+    Module.inPlace("LeakyReLU") { try input.leakyReluInPlace(negativeSlope: negativeSlope) }
   }
   public override var extraDescription: String {
     "negative_slope=\(pythonFloat(negativeSlope))" + (inplace ? ", inplace=True" : "")
